@@ -1,0 +1,47 @@
+/// A safetensors element type, spelled in the header JSON exactly as the case's `rawValue`
+/// (safetensors `tensor.rs` `enum Dtype`).
+public enum SafetensorsDType: String, Sendable, CaseIterable, Hashable {
+  case bool = "BOOL"
+  case f4 = "F4"
+  case f6_E2M3 = "F6_E2M3"
+  case f6_E3M2 = "F6_E3M2"
+  case u8 = "U8"
+  case i8 = "I8"
+  case f8_E5M2 = "F8_E5M2"
+  case f8_E4M3 = "F8_E4M3"
+  case f8_E8M0 = "F8_E8M0"
+  case f8_E4M3FNUZ = "F8_E4M3FNUZ"
+  case f8_E5M2FNUZ = "F8_E5M2FNUZ"
+  case i16 = "I16"
+  case u16 = "U16"
+  case f16 = "F16"
+  case bf16 = "BF16"
+  case i32 = "I32"
+  case u32 = "U32"
+  case f32 = "F32"
+  case c64 = "C64"
+  case f64 = "F64"
+  case i64 = "I64"
+  case u64 = "U64"
+
+  /// Bits per element (tensor.rs `Dtype::bitsize`).
+  public var bitCount: Int {
+    switch self {
+    case .f4: 4
+    case .f6_E2M3, .f6_E3M2: 6
+    case .bool, .u8, .i8, .f8_E5M2, .f8_E4M3, .f8_E8M0, .f8_E4M3FNUZ, .f8_E5M2FNUZ: 8
+    case .i16, .u16, .f16, .bf16: 16
+    case .i32, .u32, .f32: 32
+    case .c64, .f64, .i64, .u64: 64
+    }
+  }
+
+  /// Bytes for `elementCount` elements, or `nil` on overflow or when the bits do not fill whole bytes
+  /// (the crate's `MisalignedSlice`).
+  public func byteCount(elements elementCount: Int) -> Int? {
+    guard elementCount >= 0 else { return nil }
+    let (bits, overflow) = elementCount.multipliedReportingOverflow(by: bitCount)
+    guard !overflow, bits % 8 == 0 else { return nil }
+    return bits / 8
+  }
+}
