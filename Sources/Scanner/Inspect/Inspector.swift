@@ -71,7 +71,7 @@ public enum Inspector {
     case .int32(let x): .int(Int(x))
     case .uint64(let x): Int(exactly: x).map { .int($0) } ?? .string(String(x))
     case .int64(let x): .int(Int(x))
-    case .float32(let x): x.isFinite ? .double(Double(x)) : .string(String(describing: x))
+    case .float32(let x): x.isFinite ? .double(Double(String(x)) ?? Double(x)) : .string(String(describing: x))
     case .float64(let x): x.isFinite ? .double(x) : .string(String(describing: x))
     case .bool(let b): .bool(b)
     case .string(let s): .string(s)
@@ -85,7 +85,7 @@ public enum Inspector {
     let items: [JSONNode]
     switch a {
     case .string(let s): items = s.prefix(k).map { .string($0) }
-    case .float32(let f): items = f.prefix(k).map { $0.isFinite ? .double(Double($0)) : .string("\($0)") }
+    case .float32(let f): items = f.prefix(k).map { $0.isFinite ? .double(Double(String($0)) ?? Double($0)) : .string("\($0)") }
     case .float64(let f): items = f.prefix(k).map { $0.isFinite ? .double($0) : .string("\($0)") }
     case .bool(let b): items = b.prefix(k).map { .bool($0) }
     case .array(let inner): items = inner.prefix(k).map { arraySummary($0) }
