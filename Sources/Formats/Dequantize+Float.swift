@@ -22,16 +22,18 @@ extension Dequantize {
   }
 
   /// Sixteen binary16 values (as zero-extended bits) to `Float`, lane by lane as `halfToFloat`.
+  ///
+  /// Branch- and mask-free (SIMD comparisons produce `SIMDMask`, which the compiler lowers lane by lane):
+  /// `(em << 13)` read as binary32 is the value times 2^-112 for normals and subnormals alike, so one exact
+  /// multiply by 2^112 rescales both. For Inf/NaN (`em >= 0x7C00`, i.e. `(em + 0x400) >> 15 == 1`) that product
+  /// has bits `0x47800000 | m << 13`, and OR-ing `0x7F800000` turns it into `0x7F800000 | m << 13`.
   @inline(__always)
   static func halfToFloat(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
     let em = h & 0x7FFF
     let sign = (h & 0x8000) &<< 16
-    let shifted = em &<< 13
-    var bits = shifted &+ 0x3800_0000
-    bits.replace(with: shifted | 0x7F80_0000, where: em .>= 0x7C00)
-    let sub = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: em)) * 0x1p-24
-    bits.replace(with: unsafeBitCast(sub, to: SIMD16<UInt32>.self), where: em .< 0x0400)
-    return unsafeBitCast(bits | sign, to: SIMD16<Float>.self)
+    let scaled = unsafeBitCast(em &<< 13, to: SIMD16<Float>.self) * 0x1p112
+    let infNaN = ((em &+ 0x0400) &>> 15) &* 0x7F80_0000
+    return unsafeBitCast(unsafeBitCast(scaled, to: SIMD16<UInt32>.self) | infNaN | sign, to: SIMD16<Float>.self)
   }
 
   @inline(__always)

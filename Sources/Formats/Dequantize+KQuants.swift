@@ -43,13 +43,14 @@ extension Dequantize {
     for b in 0..<blockCount {
       let p = src + b &* 110, o = dst + b &* 256
       let d = loadHalf(p, 108)
-      // 16 scales: low 4 bits from bytes 0-7 (low nibbles for 0-7, high for 8-15), high 2 bits from 8-11.
-      var dl = SIMD16<Float>()
-      for i in 0..<16 {
-        let low = (p.load(fromByteOffset: 96 &+ (i & 7), as: UInt8.self) >> UInt8(4 &* (i >> 3))) & 0x0F
-        let high = (p.load(fromByteOffset: 104 &+ (i & 3), as: UInt8.self) >> UInt8(2 &* (i >> 2))) & 3
-        dl[i] = d * Float(Int(low | (high << 4)) &- 32)
-      }
+      // 16 scales: low 4 bits from bytes 0-7 (low nibbles for 0-7, high for 8-15), high 2 bits from
+      // bytes 8-11 (bits 0-1 for scales 0-3, bits 2-3 for 4-7, ...).
+      let l = p.loadUnaligned(fromByteOffset: 96, as: SIMD8<UInt8>.self)
+      let h = p.loadUnaligned(fromByteOffset: 104, as: SIMD4<UInt8>.self)
+      let low = SIMD16<UInt8>(lowHalf: l & 0x0F, highHalf: l &>> 4)
+      let high = SIMD16<UInt8>(
+        lowHalf: SIMD8(lowHalf: h & 3, highHalf: (h &>> 2) & 3), highHalf: SIMD8(lowHalf: (h &>> 4) & 3, highHalf: h &>> 6))
+      let dl = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: low | (high &<< 4)) &- 32) * d
       let h0 = p.loadUnaligned(fromByteOffset: 0, as: SIMD16<UInt8>.self)
       let h1 = p.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)
       for n in 0..<2 {
@@ -166,10 +167,7 @@ extension Dequantize {
       for ib in 0..<8 {
         let low = (p.load(fromByteOffset: 4 &+ (ib >> 1), as: UInt8.self) >> UInt8(4 &* (ib & 1))) & 0x0F
         let ls = Int(low) | (Int((high >> UInt16(2 &* ib)) & 3) << 4)
-        let dl = SIMD16<Float>(repeating: d * Float(ls &- 32))
-        let q = p.loadUnaligned(fromByteOffset: 8 &+ 16 &* ib, as: SIMD16<UInt8>.self)
-        store(lookup(table, q & 0x0F) * dl, o, 32 &* ib)
-        store(lookup(table, q &>> 4) * dl, o, 32 &* ib &+ 16)
+        scatterCodebook(table * (d * Float(ls &- 32)), p + (8 &+ 16 &* ib), 16, o + 32 &* ib)
       }
     }
   }

@@ -13,17 +13,30 @@ extension Dequantize {
   @inline(__always)
   static func floats(_ v: SIMD16<Int8>) -> SIMD16<Float> { SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: v)) }
 
-  /// IQ4_NL non-linear 4-bit codebook (ggml-common.h `kvalues_iq4nl`).
-  static let iq4nlValues: SIMD16<Int8> = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]
-  /// E2M1 values doubled (ggml-common.h `kvalues_mxfp4`), the element codebook of MXFP4 and NVFP4.
-  static let fp4DoubledValues: SIMD16<Int8> = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]
-
-  /// Looks up sixteen 4-bit indices (each < 16) in a 16-entry codebook.
+  /// IQ4_NL non-linear 4-bit codebook (ggml-common.h `kvalues_iq4nl`), as floats (exact).
   @inline(__always)
-  static func lookup(_ table: SIMD16<Int8>, _ index: SIMD16<UInt8>) -> SIMD16<Float> {
-    var out = SIMD16<Int8>()
-    for lane in 0..<16 { out[lane] = table[Int(index[lane] & 0x0F)] }
-    return floats(out)
+  static var iq4nlValues: SIMD16<Float> { [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113] }
+  /// E2M1 values doubled (ggml-common.h `kvalues_mxfp4`), the element codebook of MXFP4 and NVFP4. Code 8 is
+  /// +0 (an integer 0 in ggml), so `0 * d` takes the sign of d, as in the references.
+  @inline(__always)
+  static var fp4DoubledValues: SIMD16<Float> { [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12] }
+
+  /// Writes `out[j] = scaled[lo(q[j])]`, `out[j + half] = scaled[hi(q[j])]` for `j < half` (16 or 8 bytes at `q`).
+  ///
+  /// The products `codebook * d` are formed once per block (16 multiplies, each exactly the reference's
+  /// `kvalues[i] * d`) and then copied, which is faster than a per-lane gather without SSSE3 shuffles.
+  @inline(__always)
+  static func scatterCodebook(
+    _ scaled: SIMD16<Float>, _ q: UnsafeRawPointer, _ half: Int, _ out: UnsafeMutablePointer<Float>
+  ) {
+    withUnsafeBytes(of: scaled) { table in
+      for j in 0..<half {
+        let byte = q.load(fromByteOffset: j, as: UInt8.self)
+        // In bounds: both indices are < 16 and the table holds 16 floats.
+        out[j] = table.load(fromByteOffset: Int(byte & 0x0F) &* 4, as: Float.self)
+        out[j &+ half] = table.load(fromByteOffset: Int(byte >> 4) &* 4, as: Float.self)
+      }
+    }
   }
 
   /// E8M0 exponent byte to `2^(e-128)` (half the block scale, because the codebook is doubled);
@@ -129,10 +142,7 @@ extension Dequantize {
     let table = iq4nlValues
     for b in 0..<blockCount {
       let p = src + b &* 18, o = dst + b &* 32
-      let d = SIMD16<Float>(repeating: loadHalf(p, 0))
-      let q = p.loadUnaligned(fromByteOffset: 2, as: SIMD16<UInt8>.self)
-      store(lookup(table, q & 0x0F) * d, o, 0)
-      store(lookup(table, q &>> 4) * d, o, 16)
+      scatterCodebook(table * loadHalf(p, 0), p + 2, 16, o)
     }
   }
 
@@ -141,10 +151,7 @@ extension Dequantize {
     let table = fp4DoubledValues
     for b in 0..<blockCount {
       let p = src + b &* 17, o = dst + b &* 32
-      let d = SIMD16<Float>(repeating: e8m0Half(p.load(as: UInt8.self)))
-      let q = p.loadUnaligned(fromByteOffset: 1, as: SIMD16<UInt8>.self)
-      store(lookup(table, q & 0x0F) * d, o, 0)
-      store(lookup(table, q &>> 4) * d, o, 16)
+      scatterCodebook(table * e8m0Half(p.load(as: UInt8.self)), p + 1, 16, o)
     }
   }
 
@@ -154,18 +161,9 @@ extension Dequantize {
     let table = fp4DoubledValues
     for b in 0..<blockCount {
       let p = src + b &* 36, o = dst + b &* 64
-      let q = p.loadUnaligned(fromByteOffset: 4, as: SIMD32<UInt8>.self)
-      for s in 0..<2 {
-        // Two sub-blocks per 16 bytes: lanes 0-7 are sub-block 2s, lanes 8-15 sub-block 2s+1.
-        let bytes = s == 0 ? q.lowHalf : q.highHalf
-        let d0 = ue4m3Half(p.load(fromByteOffset: 2 &* s, as: UInt8.self))
-        let d1 = ue4m3Half(p.load(fromByteOffset: 2 &* s &+ 1, as: UInt8.self))
-        let lo = lookup(table, bytes & 0x0F), hi = lookup(table, bytes &>> 4)
-        let dv = SIMD8<Float>(repeating: d0), dw = SIMD8<Float>(repeating: d1)
-        store(lo.lowHalf * dv, o, 32 &* s)
-        store(hi.lowHalf * dv, o, 32 &* s &+ 8)
-        store(lo.highHalf * dw, o, 32 &* s &+ 16)
-        store(hi.highHalf * dw, o, 32 &* s &+ 24)
+      for s in 0..<4 {
+        let d = ue4m3Half(p.load(fromByteOffset: s, as: UInt8.self))
+        scatterCodebook(table * d, p + (4 &+ 8 &* s), 8, o + 16 &* s)
       }
     }
   }
@@ -174,15 +172,17 @@ extension Dequantize {
   /// The value is copied, not multiplied, so a signalling-NaN scale is quieted here as ggml's
   /// fp16 conversion does (gguf-py 0.19 has no Q1_0).
   static func q1_0(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ blockCount: Int) {
-    let bitValues = SIMD8<UInt32>(1, 2, 4, 8, 16, 32, 64, 128)
+    let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
     for b in 0..<blockCount {
       let p = src + b &* 18, o = dst + b &* 128
       var d = loadHalf(p, 0)
       if d.isNaN { d = Float(bitPattern: d.bitPattern | 0x0040_0000) }
-      let plus = SIMD8<Float>(repeating: d), minus = SIMD8<Float>(repeating: -d)
+      // -d is d with the sign bit flipped (what C's unary minus does, NaN payload included).
+      let bits = SIMD8<UInt32>(repeating: d.bitPattern)
       for k in 0..<16 {
         let byte = SIMD8<UInt32>(repeating: UInt32(p.load(fromByteOffset: 2 &+ k, as: UInt8.self)))
-        store(minus.replacing(with: plus, where: (byte & bitValues) .!= 0), o, k &* 8)
+        let flip = (((byte &>> lanes) & 1) ^ 1) &<< 31
+        store(unsafeBitCast(bits ^ flip, to: SIMD8<Float>.self), o, k &* 8)
       }
     }
   }
