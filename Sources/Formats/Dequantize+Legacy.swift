@@ -39,6 +39,10 @@ extension Dequantize {
     }
   }
 
+  /// `x` with a NaN's quiet bit set, as any x86/ARM arithmetic on a signalling NaN returns it.
+  @inline(__always)
+  static func quieted(_ x: Float) -> Float { x.isNaN ? Float(bitPattern: x.bitPattern | 0x0040_0000) : x }
+
   /// E8M0 exponent byte to `2^(e-128)` (half the block scale, because the codebook is doubled);
   /// port of ggml-impl.h `ggml_e8m0_to_fp32_half`. `e = 255` gives `2^127`, as in ggml (no NaN case).
   @inline(__always)
@@ -142,7 +146,9 @@ extension Dequantize {
     let table = iq4nlValues
     for b in 0..<blockCount {
       let p = src + b &* 18, o = dst + b &* 32
-      scatterCodebook(table * loadHalf(p, 0), p + 2, 16, o)
+      // The codebook holds 1.0, and the optimizer folds `1.0 * d` to `d`, which would skip the quieting a
+      // hardware multiply applies to a signalling-NaN d; quiet it first so every lane matches the references.
+      scatterCodebook(table * quieted(loadHalf(p, 0)), p + 2, 16, o)
     }
   }
 
@@ -175,8 +181,7 @@ extension Dequantize {
     let lanes = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
     for b in 0..<blockCount {
       let p = src + b &* 18, o = dst + b &* 128
-      var d = loadHalf(p, 0)
-      if d.isNaN { d = Float(bitPattern: d.bitPattern | 0x0040_0000) }
+      let d = quieted(loadHalf(p, 0))
       // -d is d with the sign bit flipped (what C's unary minus does, NaN payload included).
       let bits = SIMD8<UInt32>(repeating: d.bitPattern)
       for k in 0..<16 {
