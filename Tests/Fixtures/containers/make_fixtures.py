@@ -104,7 +104,7 @@ add_pickle("malicious_getattr_chain.pkl", p, g,
 
 # INST and OBJ (protocol 0/1 call forms)
 p = b"(S'id'\nios\nsystem\n." 
-add_pickle("malicious_inst.pkl", p, [["os", "system", p.index(b"i"), "INST"]], calls=[[p.index(b"i"), "INST", "os.system"]])
+add_pickle("malicious_inst.pkl", p, [["os", "system", p.index(b"ios"), "INST"]], calls=[[p.index(b"ios"), "INST", "os.system"]])
 p = b"(cos\nsystem\nS'id'\no."
 add_pickle("malicious_obj.pkl", p, [["os", "system", 1, "GLOBAL"]], calls=[[p.index(b"o."), "OBJ", "os.system"]])
 

@@ -22,7 +22,7 @@ enum ContainerFixtures {
       .sorted()
   }
 
-  static let expected: [String: Any] = {
+  nonisolated(unsafe) static let expected: [String: Any] = {
     guard let data = FileManager.default.contents(atPath: directory + "expected.json"),
           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
     return object

@@ -51,7 +51,7 @@ import Testing
     #expect(throws: ContainerError.npyMalformedHeader(offset: 10, detail: "shape holds a value that is not a non-negative int")) {
       try Self.parse(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}"))
     }
-    #expect(throws: ContainerError.npyMalformedHeader(offset: 76, detail: "nesting deeper than 32")) {
+    #expect(throws: ContainerError.npyMalformedHeader(offset: 75, detail: "nesting deeper than 32")) {
       try Self.parse(npy("{'descr': '<f4', 'fortran_order': " + String(repeating: "[", count: 40)))
     }
     #expect(throws: ContainerError.npyMalformedHeader(offset: 10, detail: "header is not a dict")) { try Self.parse(npy("[1, 2]")) }

@@ -71,11 +71,9 @@ import Testing
   /// persistent storage, and BUILDs / SETITEMs on the OrderedDict (recorded as calls on its instance).
   @Test func torchDataPickleInsideTheZipIsDisassembled() throws {
     let bytes = try ContainerFixtures.bytes("torch_checkpoint.pt")
-    let pkl = try withRaw(bytes) { (p) throws(ContainerError) in
-      let zip = try ZipArchive(bytes: p)
-      let entry = try #require(zip.entry(named: "archive/data.pkl"))
-      return try zip.extract(entry, from: p, maxOutputBytes: 1 << 20)
-    }
+    let zip = try withRaw(bytes) { (p) throws(ContainerError) in try ZipArchive(bytes: p) }
+    let entry = try #require(zip.entry(named: "archive/data.pkl"))
+    let pkl = try withRaw(bytes) { (p) throws(ContainerError) in try zip.extract(entry, from: p, maxOutputBytes: 1 << 20) }
     let expected = try #require(ContainerFixtures.section("pickles")["torch_checkpoint.pt:archive/data.pkl"] as? [String: Any])
     let d = try Self.disassemble(pkl)
     Self.check(d, against: expected, "torch data.pkl")
