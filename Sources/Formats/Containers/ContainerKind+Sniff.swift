@@ -177,6 +177,11 @@ extension ContainerKind {
     // Protocols 0 and 1 have no header: accept only a stream that disassembles to STOP.
     guard Array("(}])cNILFSVJKMTUXGP".utf8).contains(first) else { return nil }
     let d = PickleDisassembler.scan(b, limits: sniffPickleLimits)
+    if case .pickleLimitExceeded? = d.error, d.instructionCount >= 1000 {
+      // A big protocol 0 pickle is ASCII: do not let it fall through to "text".
+      return ContainerSniff(kind: .pickle, confidence: .medium, evidenceByteOffset: 0,
+                            evidence: "byte 0 \(hex(b, 0, 1)); first \(d.instructionCount) protocol 0/1 opcodes valid (walk limit reached)")
+    }
     guard d.error == nil, d.instructionCount >= 2 else { return nil }
     let atEnd = d.endOffset == b.count || (d.endOffset == b.count &- 1 && b[b.count &- 1] == 0x0A)
     let confidence: SniffConfidence = d.instructionCount >= 3 && atEnd ? .high : atEnd ? .medium : .low

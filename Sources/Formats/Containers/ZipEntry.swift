@@ -133,6 +133,9 @@ public struct ZipAnomaly: Sendable, Equatable, CustomStringConvertible {
     self.detail = detail
   }
 
+  /// A stable machine-readable code in the style of `Anomaly.Code` (`"zip.overlappingMembers"`).
+  public var code: String { "zip.\(kind.rawValue)" }
+
   public var description: String {
     "\(kind.rawValue) at byte \(byteOffset)\(member.map { " ('\($0)')" } ?? ""): \(detail)"
   }

@@ -284,6 +284,45 @@ eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0x
 write("zip64.zip", body + cd + rec64 + loc + eocd)
 EXPECTED["sniff"]["zip64.zip"] = "zip"
 
+# data descriptors (flag bit 3): zipfile writing to an unseekable stream, as streaming writers and torch do
+class Unseekable(io.RawIOBase):
+    def __init__(self):
+        self.buf = bytearray()
+    def writable(self):
+        return True
+    def write(self, b):
+        self.buf += b
+        return len(b)
+sink = Unseekable()
+with zipfile.ZipFile(sink, "w") as zf:
+    for n, d, m in [("s.txt", b"stored with descriptor", zipfile.ZIP_STORED), ("d.txt", b"deflated " * 50, zipfile.ZIP_DEFLATED)]:
+        info = zipfile.ZipInfo(n, DATE)
+        info.compress_type = m
+        with zf.open(info, "w") as f:
+            f.write(d)
+write("data_descriptors.zip", bytes(sink.buf))
+EXPECTED["sniff"]["data_descriptors.zip"] = "zip"
+
+# a real torch.save file (written when torch is importable; otherwise the committed bytes are reused)
+real = os.path.join(HERE, "torch_real_save.pt")
+try:
+    import torch
+    buf = io.BytesIO()
+    torch.save(collections.OrderedDict(w=torch.arange(6, dtype=torch.float32).reshape(2, 3), b=torch.zeros(2, dtype=torch.float16)), buf)
+    if not os.path.exists(real):
+        write("torch_real_save.pt", buf.getvalue())
+except ImportError:
+    pass
+if os.path.exists(real):
+    with zipfile.ZipFile(real) as z:
+        name = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+        pkl = z.read(name)
+    EXPECTED["pickles"]["torch_real_save.pt:" + name] = {
+        "ops": ops(pkl), "length": len(pkl), "calls": None,
+        "globals": [[*a.split(" ", 1), p, op.name] for op, a, p in pickletools.genops(pkl) if op.name == "GLOBAL"]}
+    EXPECTED["sniff"]["torch_real_save.pt"] = "pytorchZip"
+    EXPECTED["torch_real_member"] = name
+
 # --- Other kinds for the sniffer ---------------------------------------------------------------------
 header = json.dumps({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
 header += b" " * (-len(header) % 8)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Formats
 
@@ -70,5 +71,32 @@ import Testing
     #expect(Self.sniff(onnx).confidence == .high)
     #expect(Self.sniff([0x08, 0x07, 0x12, 0x01, 0x41]).kind != .onnx)  // ir_version + producer, no graph
     #expect(Self.sniff(Array(onnx.dropLast())).kind != .onnx)  // a length runs past the end
+  }
+}
+
+@Suite struct ContainerSniffRealFilesTests {
+  /// The 42 real model files in ../shared/realfiles (when present) sniff as their format: every
+  /// `.safetensors` as safetensors, every `.gguf` that starts with the magic as GGUF, and none is
+  /// "unknown" (a file named .gguf that holds text is recognised as text).
+  @Test func realModelFilesSniffAsTheirFormat() throws {
+    var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(4)
+    let root = parts.joined(separator: "/") + "/../shared/realfiles"
+    guard let walker = FileManager.default.enumerator(atPath: root) else { return }
+    var count = 0
+    while let rel = walker.nextObject() as? String {
+      let path = root + "/" + rel
+      guard rel.hasSuffix(".gguf") || rel.hasSuffix(".safetensors"), let f = try? MappedFile(path: path) else { continue }
+      count += 1
+      let s = ContainerKind.sniff(file: f)
+      let startsWithMagic = f.withBytes { $0.count >= 4 && $0[0] == 0x47 && $0[1] == 0x47 && $0[2] == 0x55 && $0[3] == 0x46 }
+      if rel.hasSuffix(".safetensors") {
+        #expect(s.kind == .safetensors, "\(rel): \(s)")
+      } else if startsWithMagic {
+        #expect(s.kind == .gguf || s.kind == .ggufBigEndian, "\(rel): \(s)")
+      }
+      #expect(s.kind != .unknown, "\(rel): \(s)")
+    }
+    #expect(count >= 30)
   }
 }
