@@ -120,6 +120,7 @@ struct PickleMachine {
   var persistent: [Int] = []
   var extensions: [PickleExtensionReference] = []
   var protocolVersion: Int?
+  var currentProtocol = 0
   var highestProtocol = 0
   var maxDepth = 0
   var retainedBytes = 0
@@ -261,7 +262,10 @@ struct PickleMachine {
   }
 
   mutating func global(module: String, name: String) -> PickleGlobalReference {
-    let g = PickleGlobalReference(module: module, name: name, byteOffset: opcodeOffset, opcode: current)
+    // CPython: `if self.proto < 3 and self.fix_imports` (proto is 0 until a PROTO opcode).
+    let (m, n) = currentProtocol < 3 ? PicklePython2Names.map(module: module, name: name) : (module, name)
+    let g = PickleGlobalReference(module: module, name: name, byteOffset: opcodeOffset, opcode: current,
+                                  importedModule: m, importedName: n)
     globals.append(g)
     return g
   }
@@ -556,6 +560,7 @@ struct PickleMachine {
       guard v <= 5 else { throw .pickleUnsupportedProtocol(offset: opcodeOffset, version: v) }
       record(.int(Int64(v)))
       if protocolVersion == nil { protocolVersion = v }
+      currentProtocol = v
     case .frame:
       let n = try r.read(UInt64.self)
       record(n <= UInt64(Int64.max) ? .int(Int64(n)) : .bigInt(byteOffset: opcodeOffset &+ 1, byteCount: 8))

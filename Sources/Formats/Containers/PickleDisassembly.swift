@@ -40,15 +40,62 @@ public struct PickleGlobalReference: Sendable, Equatable, Hashable {
   /// The opcode that produced the reference.
   public let opcode: PickleOpcode
 
-  public init(module: String, name: String, byteOffset: Int, opcode: PickleOpcode) {
+  /// The module CPython 3 actually imports: for streams whose PROTO is below 3 the unpickler maps
+  /// Python 2 names (`fix_imports`, `Lib/_compat_pickle.py`), so `__builtin__` is `builtins` and
+  /// `commands` is `subprocess`. Equal to `module` when no mapping applies.
+  public let importedModule: String
+  /// The attribute CPython 3 actually looks up (`__builtin__.xrange` is `builtins.range`).
+  public let importedName: String
+
+  public init(module: String, name: String, byteOffset: Int, opcode: PickleOpcode,
+              importedModule: String? = nil, importedName: String? = nil) {
     self.module = module
     self.name = name
     self.byteOffset = byteOffset
     self.opcode = opcode
+    self.importedModule = importedModule ?? module
+    self.importedName = importedName ?? name
   }
 
-  /// `module.name`.
+  /// `module.name` as written.
   public var qualifiedName: String { "\(module).\(name)" }
+  /// `importedModule.importedName`: what CPython 3 resolves.
+  public var importedQualifiedName: String { "\(importedModule).\(importedName)" }
+}
+
+/// Python 2 -> 3 renames applied by CPython's unpickler for protocols 0-2 (a subset of
+/// `_compat_pickle.NAME_MAPPING` / `IMPORT_MAPPING`: every module that can run code or do I/O, and the
+/// common containers).
+enum PicklePython2Names {
+  static let names: [String: (String, String)] = [
+    "__builtin__.xrange": ("builtins", "range"), "__builtin__.reduce": ("functools", "reduce"),
+    "__builtin__.intern": ("sys", "intern"), "__builtin__.unichr": ("builtins", "chr"),
+    "__builtin__.unicode": ("builtins", "str"), "__builtin__.long": ("builtins", "int"),
+    "__builtin__.basestring": ("builtins", "str"), "itertools.izip": ("builtins", "zip"),
+    "itertools.imap": ("builtins", "map"), "itertools.ifilter": ("builtins", "filter"),
+    "UserDict.IterableUserDict": ("collections", "UserDict"), "exceptions.StandardError": ("builtins", "Exception"),
+  ]
+  static let modules: [String: String] = [
+    "__builtin__": "builtins", "exceptions": "builtins", "copy_reg": "copyreg", "commands": "subprocess",
+    "cPickle": "pickle", "thread": "_thread", "dummy_thread": "_dummy_thread", "Queue": "queue",
+    "SocketServer": "socketserver", "SimpleHTTPServer": "http.server", "BaseHTTPServer": "http.server",
+    "CGIHTTPServer": "http.server", "httplib": "http.client", "Cookie": "http.cookies", "cookielib": "http.cookiejar",
+    "urllib2": "urllib.request", "urlparse": "urllib.parse", "robotparser": "urllib.robotparser",
+    "xmlrpclib": "xmlrpc.client", "SimpleXMLRPCServer": "xmlrpc.server", "DocXMLRPCServer": "xmlrpc.server",
+    "StringIO": "io", "cStringIO": "io", "UserDict": "collections", "UserList": "collections",
+    "UserString": "collections", "_abcoll": "collections.abc", "ConfigParser": "configparser", "repr": "reprlib",
+    "_winreg": "winreg", "anydbm": "dbm", "whichdb": "dbm", "dbhash": "dbm.bsd", "dumbdbm": "dbm.dumb",
+    "dbm": "dbm.ndbm", "gdbm": "dbm.gnu", "Tkinter": "tkinter", "markupbase": "_markupbase",
+    "htmlentitydefs": "html.entities", "HTMLParser": "html.parser", "_elementtree": "xml.etree.ElementTree",
+    "test.test_support": "test.support",
+  ]
+
+  /// What `find_class(module, name)` imports when `fix_imports` applies.
+  static func map(module: String, name: String) -> (String, String) {
+    if let hit = names["\(module).\(name)"] { return hit }
+    if let m = modules[module] { return (m, name) }
+    return (module, name)
+  }
 }
 
 /// What an invoking opcode calls (REDUCE, NEWOBJ, INST, OBJ) or acts on (BUILD, APPEND, SETITEM...).

@@ -181,3 +181,19 @@ import Testing
     #expect(args[5] == .int(-12))
   }
 }
+
+@Suite struct PicklePython2NameTests {
+  /// Below protocol 3 CPython maps Python 2 names (fix_imports): __builtin__.eval is builtins.eval,
+  /// commands.getoutput is subprocess.getoutput; from protocol 3 on, names are taken as written.
+  @Test func python2NamesMapLikeCPythonBelowProtocol3() throws {
+    let p0 = try PickleDisassemblerTests.disassemble(Array("c__builtin__\neval\n(S'1'\ntR.".utf8))
+    #expect(p0.globals[0].importedQualifiedName == "builtins.eval")
+    #expect(p0.globals[0].qualifiedName == "__builtin__.eval")
+    let p2 = try PickleDisassemblerTests.disassemble([0x80, 2] + Array("ccommands\ngetoutput\n)R.".utf8))
+    #expect(p2.globals[0].importedQualifiedName == "subprocess.getoutput")
+    let x = try PickleDisassemblerTests.disassemble([0x80, 2] + Array("c__builtin__\nxrange\n.".utf8))
+    #expect(x.globals[0].importedQualifiedName == "builtins.range")
+    let p3 = try PickleDisassemblerTests.disassemble([0x80, 3] + Array("c__builtin__\neval\n.".utf8))
+    #expect(p3.globals[0].importedQualifiedName == "__builtin__.eval")
+  }
+}
