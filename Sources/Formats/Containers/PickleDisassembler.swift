@@ -574,3 +574,21 @@ struct PickleMachine {
     return false
   }
 }
+
+// MARK: - Array conveniences
+
+extension PickleDisassembler {
+  /// `disassemble(_:startOffset:limits:)` over an array (e.g. an extracted ZIP member).
+  public static func disassemble(
+    _ bytes: [UInt8], startOffset: Int = 0, limits: PickleLimits = PickleLimits()
+  ) throws(ContainerError) -> PickleDisassembly {
+    let result = scan(bytes, startOffset: startOffset, limits: limits)
+    if let error = result.error { throw error }
+    return result
+  }
+
+  /// `scan(_:startOffset:limits:)` over an array (e.g. an extracted ZIP member).
+  public static func scan(_ bytes: [UInt8], startOffset: Int = 0, limits: PickleLimits = PickleLimits()) -> PickleDisassembly {
+    bytes.withUnsafeBytes { scan($0, startOffset: startOffset, limits: limits) }
+  }
+}

@@ -66,6 +66,16 @@ sample = {
 }
 shared = ["shared-list"]
 sample["shared"] = [shared, shared]  # memo GET
+import argparse
+rec = []
+rec.append((rec,))                     # recursive list/tuple: POP / POP_MARK after a memo hit
+sample["recursive"] = rec
+rect = ([],)
+rect[0].append(rect)                   # a tuple inside itself: POP_MARK (protocol 1+) / POPs (protocol 0)
+sample["rectuple"] = rect
+sample["bytearray"] = bytearray(b"ba")  # BYTEARRAY8 in protocol 5
+sample["namespace"] = argparse.Namespace(a=1)  # NEWOBJ + BUILD (copyreg.__newobj__ below protocol 2)
+sample["long4"] = 2 ** 4000              # LONG4
 for proto in range(0, 6):
     data = pickle.dumps(sample, protocol=proto)
     add_pickle(f"pickle_proto{proto}.pkl", data, oracle_globals(data))

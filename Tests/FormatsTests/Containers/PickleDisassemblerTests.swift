@@ -197,3 +197,33 @@ import Testing
     #expect(p3.globals[0].importedQualifiedName == "__builtin__.eval")
   }
 }
+
+@Suite struct PickleOpcodeCoverageTests {
+  /// EXT1/2/4 push a registry object: the code is recorded and a call on it names the extension.
+  @Test func extensionCodesAreRecorded() throws {
+    let d = try PickleDisassemblerTests.disassemble([0x80, 2, 0x82, 5, 0x29, 0x52, 0x83, 0x01, 0x02, 0x30, 0x2E])
+    #expect(d.extensionCodes == [PickleExtensionReference(byteOffset: 2, code: 5), PickleExtensionReference(byteOffset: 6, code: 0x0201)])
+    #expect(d.calls == [PickleCall(byteOffset: 5, opcode: .reduce, callee: .extensionObject(code: 5))])
+  }
+
+  /// PERSID (protocol 0) and BINPERSID record persistent loads as calls.
+  @Test func persistentIDsAreCalls() throws {
+    let d = try PickleDisassemblerTests.disassemble(Array("Pkey\n".utf8) + [0x30] + Array("S'x'\nQ.".utf8))
+    #expect(d.persistentLoadOffsets == [0, 11])
+    #expect(d.calls.map(\.opcode) == [.persID, .binPersID])
+  }
+
+  /// Every opcode byte value has a name and a protocol, and no other byte is an opcode.
+  @Test func opcodeTableIsComplete() {
+    #expect(PickleOpcode.allCases.count == 68)
+    #expect(Set(PickleOpcode.allCases.map(\.name)).count == 68)
+    #expect(PickleOpcode.allCases.allSatisfy { (0...5).contains($0.introducedInProtocol) })
+  }
+
+  /// [UInt8] conveniences give the same result as the buffer API.
+  @Test func arrayConveniences() throws {
+    let bytes = try ContainerFixtures.bytes("malicious_os_system_p4.pkl")
+    #expect(try PickleDisassembler.disassemble(bytes) == PickleDisassemblerTests.disassemble(bytes))
+    #expect(PickleDisassembler.scan(bytes).globals.map(\.qualifiedName) == ["os.system"])
+  }
+}
