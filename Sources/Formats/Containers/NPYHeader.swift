@@ -214,3 +214,12 @@ struct NPYDType {
     }
   }
 }
+
+extension NPYHeader {
+  /// `parse(_:totalByteCount:maxHeaderBytes:)` over an array (e.g. an extracted `.npz` member).
+  public static func parse(_ bytes: [UInt8], totalByteCount: UInt64? = nil, maxHeaderBytes: Int = 1 << 20) throws(ContainerError) -> NPYHeader {
+    try bytes.withUnsafeBytes { (p) -> Result<NPYHeader, ContainerError> in
+      Result { () throws(ContainerError) in try parse(p, totalByteCount: totalByteCount, maxHeaderBytes: maxHeaderBytes) }
+    }.get()
+  }
+}

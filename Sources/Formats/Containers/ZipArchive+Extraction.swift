@@ -213,3 +213,21 @@ enum Inflater {
     }
   }
 }
+
+// MARK: - Array conveniences (nested archives, extracted members)
+
+extension ZipArchive {
+  /// Reads the listing of a ZIP held in an array (e.g. a ZIP member of another ZIP).
+  public init(bytes: [UInt8], limits: ZipLimits = ZipLimits()) throws(ContainerError) {
+    self = try bytes.withUnsafeBytes { (p) -> Result<ZipArchive, ContainerError> in
+      Result { () throws(ContainerError) in try ZipArchive(bytes: p, limits: limits) }
+    }.get()
+  }
+
+  /// Extracts a member of an archive read from the array `bytes`.
+  public func extract(_ entry: ZipEntry, from bytes: [UInt8], limits: ZipExtractionLimits) throws(ContainerError) -> [UInt8] {
+    try bytes.withUnsafeBytes { (p) -> Result<[UInt8], ContainerError> in
+      Result { () throws(ContainerError) in try extract(entry, from: p, limits: limits) }
+    }.get()
+  }
+}

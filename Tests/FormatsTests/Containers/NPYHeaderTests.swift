@@ -72,3 +72,46 @@ import Testing
     #expect(npz.zip.entries.allSatisfy { $0.method == (name == "arrays.npz" ? 0 : 8) })
   }
 }
+
+@Suite struct NPYHeaderEdgeTests {
+  static func npy(_ dict: String, major: UInt8 = 1, data: Int = 0) -> [UInt8] {
+    let text = Array(dict.utf8) + [0x0A]
+    let lengthBytes: [UInt8] = major == 1 ? [UInt8(text.count & 0xFF), UInt8(text.count >> 8)]
+      : [UInt8(text.count & 0xFF), UInt8(text.count >> 8), 0, 0]
+    return [0x93] + Array("NUMPY".utf8) + [major, 0] + lengthBytes + text + [UInt8](repeating: 0, count: data)
+  }
+
+  /// Python 2 wrote shapes as longs (`(3L, 4L)`); NumPy still reads them, so do we.
+  @Test func python2LongSuffixIsAccepted() throws {
+    let h = try NPYHeader.parse(Self.npy("{'descr': '<i2', 'fortran_order': False, 'shape': (3L, 2L), }", data: 12))
+    #expect(h.shape == [3, 2] && h.dataByteCount == 12)
+  }
+
+  /// Odd but readable headers are anomalies: over NumPy's 10,000-byte default, unaligned, short data.
+  @Test func oddHeadersAreAnomalies() throws {
+    let pad = String(repeating: " ", count: 10_050)
+    let h = try NPYHeader.parse(Self.npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }" + pad, major: 2, data: 4))
+    let details = h.anomalies.map(\.detail)
+    #expect(details.contains { $0.contains("max_header_size") })
+    #expect(details.contains { $0.contains("not a multiple of 16") })
+    #expect(details.contains { $0.contains("need 8 data bytes, 4 follow") })
+  }
+
+  /// Type strings size correctly: unicode is 4 bytes per char, datetimes by their width, objects 8.
+  @Test func typeStringSizes() {
+    #expect(NPYDType.typeStringSize("<U10") == 40)
+    #expect(NPYDType.typeStringSize("<M8[ns]") == 8)
+    #expect(NPYDType.typeStringSize("|O") == 8)
+    #expect(NPYDType.typeStringSize("|S0") == 0)
+    #expect(NPYDType.typeStringSize("<x4") == nil)
+  }
+
+  /// [UInt8] conveniences parse the same header.
+  @Test func arrayConvenience() throws {
+    let bytes = try ContainerFixtures.bytes("f32_3x4.npy")
+    #expect(try NPYHeader.parse(bytes) == NPYHeaderTests.parse(bytes))
+    let zipBytes = try ContainerFixtures.bytes("arrays.npz")
+    let zip = try ZipArchive(bytes: zipBytes)
+    #expect(try zip.extract(zip.entries[0], from: zipBytes, limits: .init(maxOutputBytes: 1 << 16)).count == Int(zip.entries[0].uncompressedSize))
+  }
+}
