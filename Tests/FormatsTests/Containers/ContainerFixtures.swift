@@ -36,8 +36,8 @@ func withRaw<R>(_ array: [UInt8], _ body: (UnsafeRawBufferPointer) throws(Contai
   try array.withUnsafeBytes { (p) -> Result<R, ContainerError> in Result { () throws(ContainerError) in try body(p) } }.get()
 }
 
-/// A seeded SplitMix64 generator for reproducible mutations.
-struct SplitMix64: RandomNumberGenerator {
+/// A seeded ContainerRNG generator for reproducible mutations.
+struct ContainerRNG: RandomNumberGenerator {
   var state: UInt64
   init(seed: UInt64) { state = seed }
   mutating func next() -> UInt64 {
