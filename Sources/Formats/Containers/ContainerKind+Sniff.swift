@@ -52,6 +52,11 @@ extension ContainerKind {
       }
       return ContainerSniff(kind: .gguf, confidence: .medium, evidenceByteOffset: 0, evidence: "bytes 0-3 'GGUF', unknown version bytes \(hex(b, 4, 4))")
     }
+    if b.hasBytes(Array("FUGG".utf8), at: 0), let v = b.loadLittleEndian(at: 4, as: UInt32.self), (1...3).contains(v.byteSwapped) {
+      // gguf-py keeps the magic little-endian; a writer that swapped it too produces "FUGG".
+      return ContainerSniff(kind: .ggufBigEndian, confidence: .high, evidenceByteOffset: 0,
+                            evidence: "bytes 0-3 'FUGG' (GGUF magic byte-swapped), version \(v.byteSwapped) big-endian")
+    }
     for (magic, name) in [("lmgg", "ggml"), ("fmgg", "ggmf"), ("tjgg", "ggjt"), ("algg", "ggla")] where b.hasBytes(Array(magic.utf8), at: 0) {
       return ContainerSniff(kind: .ggmlLegacy, confidence: .high, evidenceByteOffset: 0, evidence: "bytes 0-3 '\(magic)' (legacy '\(name)' magic, little-endian)")
     }

@@ -25,6 +25,7 @@ import Testing
     gguf[4] = 0; gguf[7] = 3
     #expect(Self.sniff(gguf).kind == .ggufBigEndian)
     #expect(Self.sniff(gguf).evidence.contains("big-endian"))
+    #expect(Self.sniff(Array("FUGG".utf8) + [0, 0, 0, 3, 0, 0]).kind == .ggufBigEndian)
     var h5 = [UInt8](repeating: 0, count: 1100)
     h5.replaceSubrange(1024..<1032, with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A])
     #expect(Self.sniff(h5).kind == .hdf5 && Self.sniff(h5).evidenceByteOffset == 1024)
