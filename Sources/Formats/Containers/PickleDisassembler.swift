@@ -57,7 +57,7 @@ enum PickleValue {
   case longString(Int)  // byte count of a str we did not keep
   case bytes, int, bool, none, float
   case tuple, list, dict, set, frozenSet, buffer
-  case global(PickleGlobalReference)
+  case global(Int)  // index into `PickleMachine.globals` (keeps the enum small: copies are cheap)
   case callResult(Int)
   case persistent(Int)
   case ext(Int)
@@ -85,9 +85,9 @@ enum PickleValue {
     }
   }
 
-  var asCallee: PickleCallee {
+  func asCallee(_ globals: [PickleGlobalReference]) -> PickleCallee {
     switch self {
-    case .global(let g): .global(g)
+    case .global(let i): i < globals.count ? .global(globals[i]) : .other("global")
     case .callResult(let o): .returnValue(ofCallAt: o)
     case .persistent(let o): .persistentObject(loadedAt: o)
     case .ext(let c): .extensionObject(code: c)
@@ -111,7 +111,10 @@ struct PickleMachine {
   let limits: PickleLimits
   var stack: [PickleValue] = []
   var marks: [Int] = []
-  var memo: [Int: PickleValue] = [:]
+  /// The memo: dense keys (what picklers write: 0, 1, 2...) in an array, any other key in a dictionary.
+  var denseMemo: [PickleValue?] = []
+  var sparseMemo: [Int: PickleValue] = [:]
+  var memoCount = 0
   var instructions: [PickleInstruction] = []
   var instructionCount = 0
   var globals: [PickleGlobalReference] = []
@@ -170,14 +173,17 @@ struct PickleMachine {
     return v
   }
 
-  /// Pops the topmost MARK frame; returns its items (bottom first).
-  mutating func popMark() throws(ContainerError) -> ArraySlice<PickleValue> {
+  /// Pops the topmost MARK frame; returns how many items it held and the first (bottom) one.
+  /// (No slice of the stack is kept: holding one would make the removal copy the whole stack.)
+  @discardableResult
+  mutating func popMark() throws(ContainerError) -> (count: Int, first: PickleValue?) {
     guard let m = marks.popLast() else {
       throw .pickleStackUnderflow(offset: opcodeOffset, opcode: current.name + " (no MARK)", needed: 1, available: 0)
     }
-    let items = stack[m...]
+    let n = stack.count &- m  // can't overflow: marks are positions <= stack.count
+    let first = n > 0 ? stack[m] : nil
     stack.removeSubrange(m...)
-    return items
+    return (n, first)
   }
 
   // MARK: - Arguments
@@ -236,8 +242,13 @@ struct PickleMachine {
     return k
   }
 
+  func memoValue(_ key: Int) -> PickleValue? {
+    if key >= 0, key < denseMemo.count { return denseMemo[key] }
+    return sparseMemo[key]
+  }
+
   mutating func memoGet(_ key: Int) throws(ContainerError) {
-    guard let v = memo[key] else { throw .pickleMemoKeyMissing(offset: opcodeOffset, opcode: current.name, key: key) }
+    guard let v = memoValue(key) else { throw .pickleMemoKeyMissing(offset: opcodeOffset, opcode: current.name, key: key) }
     record(.memoKey(key))
     try push(v)
   }
@@ -245,10 +256,20 @@ struct PickleMachine {
   mutating func memoPut(_ key: Int) throws(ContainerError) {
     guard key >= 0 else { throw malformed("negative memo key \(key)") }
     let v = try top()
-    if memo[key] == nil, memo.count >= limits.maxMemoEntries {
-      throw .pickleLimitExceeded(offset: opcodeOffset, limit: "memo entries", value: limits.maxMemoEntries)
+    let isNew = memoValue(key) == nil
+    if isNew {
+      guard memoCount < limits.maxMemoEntries else {
+        throw .pickleLimitExceeded(offset: opcodeOffset, limit: "memo entries", value: limits.maxMemoEntries)
+      }
+      memoCount &+= 1  // can't overflow: < maxMemoEntries
     }
-    memo[key] = v
+    if key < denseMemo.count {
+      denseMemo[key] = v
+    } else if key == denseMemo.count, sparseMemo[key] == nil {
+      denseMemo.append(v)  // grows by one per new key: bounded by maxMemoEntries
+    } else {
+      sparseMemo[key] = v
+    }
     record(.memoKey(key))
   }
 
@@ -258,16 +279,17 @@ struct PickleMachine {
 
   /// APPEND/SETITEM/... on an arbitrary object call that object's method: record it as a call.
   mutating func actOn(_ target: PickleValue) {
-    if target.isArbitraryObject { call(target.asCallee) }
+    if target.isArbitraryObject { call(target.asCallee(globals)) }
   }
 
-  mutating func global(module: String, name: String) -> PickleGlobalReference {
+  /// Records a global and returns its index in `globals`.
+  mutating func global(module: String, name: String) -> Int {
     // CPython: `if self.proto < 3 and self.fix_imports` (proto is 0 until a PROTO opcode).
     let (m, n) = currentProtocol < 3 ? PicklePython2Names.map(module: module, name: name) : (module, name)
     let g = PickleGlobalReference(module: module, name: name, byteOffset: opcodeOffset, opcode: current,
                                   importedModule: m, importedName: n)
     globals.append(g)
-    return g
+    return globals.count &- 1
   }
 
   // MARK: - Main loop
@@ -306,10 +328,10 @@ struct PickleMachine {
       return true
     case .pop:
       record(.none)
-      if available > 0 { _ = try pop() } else { _ = try popMark() }
+      if available > 0 { _ = try pop() } else { try popMark() }
     case .popMark:
       record(.none)
-      _ = try popMark()
+      try popMark()
     case .dup:
       record(.none)
       try push(try top())
@@ -431,7 +453,7 @@ struct PickleMachine {
       try push(.set)
     case .tuple, .list, .frozenSet:
       record(.none)
-      _ = try popMark()
+      try popMark()
       try push(op == .tuple ? .tuple : op == .list ? .list : .frozenSet)
     case .dict:
       record(.none)
@@ -450,7 +472,7 @@ struct PickleMachine {
       actOn(try top())
     case .appends, .addItems:
       record(.none)
-      _ = try popMark()
+      try popMark()
       actOn(try top())
     case .setItem:
       record(.none)
@@ -466,7 +488,7 @@ struct PickleMachine {
       record(.none)
       guard available >= 2 else { throw underflow(2) }
       _ = try pop()
-      call(try top().asCallee)
+      call(try top().asCallee(globals))
     case .get:
       try memoGet(try readMemoKey(try readLineText()))
     case .binGet:
@@ -480,7 +502,7 @@ struct PickleMachine {
     case .longBinPut:
       try memoPut(Int(try r.read(UInt32.self)))
     case .memoize:
-      try memoPut(memo.count)
+      try memoPut(memoCount)  // CPython: memo[len(memo)]
     case .global, .inst:
       let moduleLine = try readLineText()
       let nameLine = try readLineText()
@@ -493,8 +515,8 @@ struct PickleMachine {
       if op == .global {
         try push(.global(g))
       } else {
-        _ = try popMark()
-        call(.global(g))
+        try popMark()
+        call(.global(globals[g]))
         try push(.callResult(opcodeOffset))
       }
     case .stackGlobal:
@@ -516,7 +538,7 @@ struct PickleMachine {
       guard available >= 2 else { throw underflow(2) }
       _ = try pop()
       let f = try pop()
-      call(f.asCallee)
+      call(f.asCallee(globals))
       try push(.callResult(opcodeOffset))
     case .newObj, .newObjEx:
       record(.none)
@@ -524,13 +546,12 @@ struct PickleMachine {
       guard available >= n else { throw underflow(n) }
       stack.removeLast(n &- 1)
       let cls = try pop()
-      call(cls.asCallee)
+      call(cls.asCallee(globals))
       try push(.callResult(opcodeOffset))
     case .obj:
       record(.none)
-      let items = try popMark()
-      guard let cls = items.first else { throw underflow(1) }
-      call(cls.asCallee)
+      guard let cls = try popMark().first else { throw underflow(1) }
+      call(cls.asCallee(globals))
       try push(.callResult(opcodeOffset))
     case .persID:
       let line = try readLineText()
