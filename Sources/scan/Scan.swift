@@ -10,7 +10,8 @@ struct Scan: ParsableCommand {
     commandName: "scan",
     abstract: "Scan open-weight language models for backdoors and malformed files before you deploy them.",
     version: scannerVersion,
-    subcommands: [Inspect.self]
+    subcommands: [Check.self, Inspect.self, Rules_.self],
+    defaultSubcommand: Check.self
   )
 }
 
@@ -19,15 +20,19 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
   case text, json
 }
 
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+  case text, json, sarif
+}
+
 /// Prints `error` to stderr and exits with code 2: the input could not be (fully) read.
 func failInput(_ error: any Error) -> ExitCode {
   printError("error: \(error)")
   return ExitCode(2)
 }
 
-func printError(_ s: String) {
+func printError(_ s: String, terminator: String = "\n") {
   var stderr = StandardError()
-  print(s, to: &stderr)
+  print(s, terminator: terminator, to: &stderr)
 }
 
 struct StandardError: TextOutputStream {
