@@ -1,0 +1,105 @@
+/// A parsed Jinja2 chat template (`tokenizer.chat_template`).
+///
+/// Parse once with ``parse(_:)``; render with ``render(_:)`` exactly as Hugging Face transformers'
+/// `apply_chat_template` does (jinja2 `ImmutableSandboxedEnvironment(trim_blocks=True,
+/// lstrip_blocks=True)` with the loopcontrols extension, `raise_exception`, `strftime_now` and
+/// transformers' `tojson`), or inspect the syntax tree (``nodes``, ``walk(_:)``) for the static audit.
+public struct ChatTemplate: Sendable {
+  /// The template source as given.
+  public let source: String
+  /// The top-level nodes of the syntax tree.
+  public let nodes: [TemplateNode]
+
+  /// Parses a template.
+  ///
+  /// - Parameter source: The Jinja2 source text.
+  /// - Returns: The parsed template.
+  /// - Throws: ``TemplateError/syntax(message:location:)`` for invalid Jinja (including unknown
+  ///   filter or test names, as Jinja rejects them at compile time),
+  ///   ``TemplateError/unsupported(construct:location:)`` for valid statements this interpreter does
+  ///   not run (`extends`, `include`, `import`, `block`, `with`, ...), and
+  ///   ``TemplateError/limitExceeded(what:limit:location:)`` for sources over 4 MiB or nested deeper
+  ///   than 200 levels.
+  /// - Complexity: O(n) in the source length.
+  public static func parse(_ source: String) throws(TemplateError) -> ChatTemplate {
+    let text = TemplateSource(source)
+    let tokens = try TemplateLexer.tokenize(text)
+    let nodes = try TemplateParser.parse(tokens)
+    let template = ChatTemplate(source: source, nodes: nodes)
+    try template.validateNames()
+    return template
+  }
+
+  /// Renders the template for a conversation.
+  ///
+  /// - Parameter input: Messages, generation flag, special tokens, tools, documents, extra variables
+  ///   and the date `strftime_now` formats.
+  /// - Returns: The prompt text.
+  /// - Throws: ``TemplateError/raised(message:location:)`` when the template calls `raise_exception`,
+  ///   ``TemplateError/runtime(message:location:)`` where Jinja would raise,
+  ///   ``TemplateError/unsupported(construct:location:)`` for constructs whose result this
+  ///   interpreter cannot guarantee to match, and ``TemplateError/limitExceeded(what:limit:location:)``.
+  public func render(_ input: ChatTemplateInput) throws(TemplateError) -> String {
+    var variables: [(name: String, value: TemplateValue)] = [
+      ("messages", .array(input.messages)),
+      ("tools", input.tools.map { .array($0) } ?? .none),
+      ("documents", input.documents.map { .array($0) } ?? .none),
+      ("add_generation_prompt", .bool(input.addGenerationPrompt)),
+    ]
+    if let bos = input.bosToken { variables.append(("bos_token", .string(bos))) }
+    if let eos = input.eosToken { variables.append(("eos_token", .string(eos))) }
+    variables += input.extra
+    return try render(variables: variables, now: input.now)
+  }
+
+  /// Renders the template with arbitrary top-level variables.
+  ///
+  /// - Parameters:
+  ///   - variables: Template variables; a later duplicate name wins.
+  ///   - now: What `strftime_now` formats.
+  /// - Returns: The rendered text.
+  /// - Throws: As ``render(_:)``.
+  public func render(variables: [(name: String, value: TemplateValue)], now: TemplateDate = .reference) throws(TemplateError) -> String {
+    let interpreter = TemplateInterpreter(now: now)
+    let root = Scope(parent: nil)
+    for (name, value) in variables { root.vars[name] = Value(value) }
+    var out = ""
+    let flow = try interpreter.render(nodes, root, into: &out)
+    if case .normal = flow {} else {
+      throw .syntax(message: "break/continue outside of a loop", location: nodes.first?.location ?? SourceLocation(line: 1, column: 1, byteOffset: 0))
+    }
+    return out
+  }
+
+  private func validateNames() throws(TemplateError) {
+    var failure: TemplateError? = nil
+    walkExpressions { e in
+      guard failure == nil else { return }
+      switch e.kind {
+      case .filter(_, let name, _):
+        if !TemplateBuiltins.filters.contains(name) && !TemplateBuiltins.unsupportedFilters.contains(name) {
+          failure = .syntax(message: "No filter named '\(name)'.", location: e.location)
+        }
+      case .test(_, let name, _, _):
+        if !TemplateBuiltins.tests.contains(name) {
+          failure = .syntax(message: "No test named '\(name)'.", location: e.location)
+        }
+      default: break
+      }
+    }
+    if failure == nil {
+      walk { event, _ in
+        guard failure == nil, case .node(let node) = event else { return }
+        let filters: [TemplateFilterCall]
+        switch node.kind {
+        case .setBlock(_, let f, _), .filterBlock(let f, _): filters = f
+        default: return
+        }
+        for f in filters where !TemplateBuiltins.filters.contains(f.name) && !TemplateBuiltins.unsupportedFilters.contains(f.name) {
+          failure = .syntax(message: "No filter named '\(f.name)'.", location: f.location)
+        }
+      }
+    }
+    if let failure { throw failure }
+  }
+}
