@@ -190,6 +190,7 @@ final class TemplateInterpreter {
       guard case .namespace(let ns)? = scope.lookup(object) else {
         throw .runtime(message: "cannot assign attribute on non-namespace object", location: loc)
       }
+      try checkNamespaceName(name, loc)
       ns.set(name, value)
     }
   }
@@ -601,12 +602,24 @@ final class TemplateInterpreter {
       for (k, v) in args.keyword {
         if let i = entries.firstIndex(where: { $0.0 == k }) { entries[i].1 = v } else { entries.append((k, v)) }
       }
-      if f == .namespace { return .namespace(NamespaceBox(entries)) }
+      if f == .namespace {
+        for (k, _) in entries { try checkNamespaceName(k, loc) }
+        return .namespace(NamespaceBox(entries))
+      }
       var d = DictValue()
       for (k, v) in entries { d.set(.string(k), v) }
       return .dict(d)
     case .lipsum, .cycler, .joiner:
       throw .unsupported(construct: "global function \(f.rawValue)()", location: loc)
+    }
+  }
+
+  /// transformers' TemplateNamespace refuses underscore-prefixed attribute names.
+  func checkNamespaceName(_ name: String, _ loc: SourceLocation) throws(TemplateError) {
+    if name.hasPrefix("_") {
+      throw .runtime(
+        message: "Chat templates cannot store underscore-prefixed attributes on a namespace, but got '\(name)'. Please rename the attribute.",
+        location: loc)
     }
   }
 

@@ -5,6 +5,7 @@ Two steps:
 
   python3 make_template_refs.py collect   # (re)gathers template texts into templates.json
   python3 make_template_refs.py render    # renders every template x message set -> template_refs.json
+  python3 make_template_refs.py semantics # renders semantics_probes.py -> semantics_refs.json
 
 `collect` reads template texts from their sources (recorded per template in templates.json):
   * tokenizer.chat_template of real GGUF files (gguf-py GGUFReader),
@@ -306,7 +307,34 @@ def render():
     print(f"{len(templates)} templates x {len(MESSAGE_SETS)} message sets: {ok} renders, {len(cases) - ok} errors -> {REFS_JSON}")
 
 
+def semantics():
+    import transformers
+    import jinja2
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+    sys.path.insert(0, HERE)
+    from semantics_probes import PROBES
+
+    out = []
+    for probe in PROBES:
+        name, template, variables = probe[:3]
+        case = {"name": name, "template": template, "variables": variables,
+                "unsupported": len(probe) > 3 and probe[3]}
+        try:
+            compiled = _compile_jinja_template(template)
+            compiled.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
+            case["expected"] = compiled.render(**json.loads(json.dumps(variables)))
+        except Exception as e:
+            case["error"] = {"type": type(e).__name__, "message": str(e)}
+        out.append(case)
+    with open(os.path.join(HERE, "semantics_refs.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "Tests/Fixtures/templates/make_template_refs.py semantics",
+                   "transformers_version": transformers.__version__, "jinja2_version": jinja2.__version__,
+                   "strftime_now": FIXED_NOW.isoformat(), "probes": out}, f, ensure_ascii=False, indent=1)
+    print(len(out), "probes,", sum(1 for c in out if "error" in c), "raise")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("collect", "render"):
+    steps = {"collect": collect, "render": render, "semantics": semantics}
+    if len(sys.argv) != 2 or sys.argv[1] not in steps:
         sys.exit(__doc__)
-    collect() if sys.argv[1] == "collect" else render()
+    steps[sys.argv[1]]()
