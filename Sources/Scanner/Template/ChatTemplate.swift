@@ -71,35 +71,63 @@ public struct ChatTemplate: Sendable {
     return out
   }
 
+  /// Jinja rejects unknown filter and test names at compile time, except inside `if` statements
+  /// and conditional expressions (a "soft" frame), where the error is deferred to run time; loop,
+  /// macro, call, set-block and filter-block bodies start a new, non-soft frame.
   private func validateNames() throws(TemplateError) {
-    var failure: TemplateError? = nil
-    walkExpressions { e in
-      guard failure == nil else { return }
-      switch e.kind {
-      case .filter(_, let name, _):
-        if !TemplateBuiltins.filters.contains(name) && !TemplateBuiltins.unsupportedFilters.contains(name) {
-          failure = .syntax(message: "No filter named '\(name)'.", location: e.location)
+    try Self.validate(nodes, soft: false)
+  }
+
+  private static func validate(_ nodes: [TemplateNode], soft: Bool) throws(TemplateError) {
+    for node in nodes {
+      switch node.kind {
+      case .text, .comment, .breakLoop, .continueLoop: break
+      case .output(let e): try validate(e, soft: soft)
+      case .conditional(let branches, let otherwise):
+        for b in branches {
+          try validate(b.condition, soft: true)
+          try validate(b.body, soft: true)
         }
-      case .test(_, let name, _, _):
-        if !TemplateBuiltins.tests.contains(name) {
-          failure = .syntax(message: "No test named '\(name)'.", location: e.location)
+        if let otherwise { try validate(otherwise, soft: true) }
+      case .forLoop(let loop):
+        try validate(loop.iterable, soft: soft)
+        if let c = loop.condition { try validate(c, soft: false) }
+        try validate(loop.body, soft: false)
+        if let o = loop.otherwise { try validate(o, soft: false) }
+      case .set(_, let value): try validate(value, soft: soft)
+      case .setBlock(_, let filters, let body), .filterBlock(let filters, let body):
+        for f in filters {
+          if !soft && !isKnownFilter(f.name) { throw .syntax(message: "No filter named '\(f.name)'.", location: f.location) }
+          for a in f.arguments { try validate(a.value, soft: soft) }
         }
-      default: break
+        try validate(body, soft: false)
+      case .macro(_, let parameters, let body):
+        for p in parameters { if let d = p.defaultValue { try validate(d, soft: false) } }
+        try validate(body, soft: false)
+      case .callBlock(let call, let parameters, let body):
+        try validate(call, soft: soft)
+        for p in parameters { if let d = p.defaultValue { try validate(d, soft: false) } }
+        try validate(body, soft: false)
+      case .generation(let body): try validate(body, soft: false)
       }
     }
-    if failure == nil {
-      walk { event, _ in
-        guard failure == nil, case .node(let node) = event else { return }
-        let filters: [TemplateFilterCall]
-        switch node.kind {
-        case .setBlock(_, let f, _), .filterBlock(let f, _): filters = f
-        default: return
-        }
-        for f in filters where !TemplateBuiltins.filters.contains(f.name) && !TemplateBuiltins.unsupportedFilters.contains(f.name) {
-          failure = .syntax(message: "No filter named '\(f.name)'.", location: f.location)
-        }
-      }
+  }
+
+  private static func isKnownFilter(_ name: String) -> Bool {
+    TemplateBuiltins.filters.contains(name) || TemplateBuiltins.unsupportedFilters.contains(name)
+  }
+
+  private static func validate(_ e: TemplateExpression, soft: Bool) throws(TemplateError) {
+    switch e.kind {
+    case .filter(_, let name, _):
+      if !soft && !isKnownFilter(name) { throw .syntax(message: "No filter named '\(name)'.", location: e.location) }
+    case .test(_, let name, _, _):
+      if !soft && !TemplateBuiltins.tests.contains(name) { throw .syntax(message: "No test named '\(name)'.", location: e.location) }
+    case .conditional:
+      for c in e.children { try validate(c, soft: true) }
+      return
+    default: break
     }
-    if let failure { throw failure }
+    for c in e.children { try validate(c, soft: soft) }
   }
 }

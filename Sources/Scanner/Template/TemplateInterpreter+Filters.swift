@@ -52,7 +52,13 @@ enum TemplateMethods {
 extension TemplateInterpreter {
   // MARK: - Filters
 
-  func applyFilter(_ name: String, _ value: Value, _ args: CallArgs, _ scope: Scope, _ loc: SourceLocation) throws(TemplateError) -> Value {
+  func applyFilter(_ name: String, _ original: Value, _ args: CallArgs, _ scope: Scope, _ loc: SourceLocation) throws(TemplateError) -> Value {
+    let value = original.plain
+    var isMarkup: Bool {
+      if case .markup = original { return true }
+      return false
+    }
+    func keep(_ s: String) -> Value { isMarkup ? .markup(s) : .string(s) }
     func b(_ names: [String]) throws(TemplateError) -> [Value?] { try bind(args, names, name, loc) }
     func requireString(_ v: Value) throws(TemplateError) -> String {
       guard case .string(let s) = v else { throw typeError("expected a string, got '\(v.typeName)'", v, loc) }
@@ -61,30 +67,31 @@ extension TemplateInterpreter {
     switch name {
     case "safe":
       _ = try b([])
-      return .string(try str(value, loc))
+      return .markup(try str(value, loc))
     case "e", "escape", "forceescape":
       _ = try b([])
-      return .string(htmlEscape(try str(value, loc)))
+      if isMarkup && name != "forceescape" { return original }
+      return .markup(htmlEscape(try str(value, loc)))
     case "string":
       _ = try b([])
-      return .string(try str(value, loc))
+      return keep(try str(value, loc))
     case "upper":
       _ = try b([])
-      return .string(PythonText.upper(try str(value, loc)))
+      return keep(PythonText.upper(try str(value, loc)))
     case "lower":
       _ = try b([])
-      return .string(PythonText.lower(try str(value, loc)))
+      return keep(PythonText.lower(try str(value, loc)))
     case "capitalize":
       _ = try b([])
-      return .string(PythonText.capitalize(try str(value, loc)))
+      return keep(PythonText.capitalize(try str(value, loc)))
     case "title":
       _ = try b([])
-      return .string(jinjaTitle(try str(value, loc)))
+      return keep(jinjaTitle(try str(value, loc)))
     case "trim":
       let a = try b(["chars"])
       var chars: String? = nil
       if let c = a[0], !(c.isNone) { chars = try requireString(c) }
-      return .string(PythonText.strip(try str(value, loc), chars, left: true, right: true))
+      return keep(PythonText.strip(try str(value, loc), chars, left: true, right: true))
     case "length", "count":
       _ = try b([])
       return .int(try length(value, loc))
@@ -95,7 +102,7 @@ extension TemplateInterpreter {
       let a = try b(["default_value", "boolean"])
       let boolean = a[1]?.truthy ?? false
       if value.isUndefined || (boolean && !value.truthy) { return a[0] ?? .string("") }
-      return value
+      return original
     case "first":
       _ = try b([])
       if case .iterator(let box) = value {
@@ -270,8 +277,11 @@ extension TemplateInterpreter {
       guard case .string(let attr)? = a[0] else { throw .runtime(message: "attr() requires a string name", location: loc) }
       return try getAttribute(value, attr, loc)
     case "map":
+      // Jinja's map/select/reject family yields nothing for a falsy input (even None).
+      if !value.truthy { return .iterator(IteratorBox([], typeName: "generator")) }
       return try mapFilter(value, args, scope, loc)
     case "select", "reject":
+      if !value.truthy { return .iterator(IteratorBox([], typeName: "generator")) }
       let items = try iterate(value, loc)
       var out: [Value] = []
       var testArgs = args
@@ -285,6 +295,7 @@ extension TemplateInterpreter {
       }
       return .iterator(IteratorBox(out, typeName: "generator"))
     case "selectattr", "rejectattr":
+      if !value.truthy { return .iterator(IteratorBox([], typeName: "generator")) }
       let items = try iterate(value, loc)
       var testArgs = args
       guard !testArgs.positional.isEmpty else { throw .runtime(message: "Missing parameter for attribute name", location: loc) }
@@ -372,7 +383,7 @@ extension TemplateInterpreter {
   }
 
   func length(_ v: Value, _ loc: SourceLocation) throws(TemplateError) -> Int {
-    switch v {
+    switch v.plain {
     case .undefined: return 0
     case .string(let s): return s.unicodeScalars.count
     case .list(let items), .tuple(let items): return items.count
@@ -554,6 +565,7 @@ extension TemplateInterpreter {
     ensureASCII: Bool, into out: inout String, _ loc: SourceLocation
   ) throws(TemplateError) {
     try tick(loc)
+    let v = v.plain
     if level > 512 { throw .limitExceeded(what: "tojson nesting depth", limit: 512, location: loc) }
     func newline(_ l: Int) -> String {
       guard let indent else { return "" }
@@ -626,7 +638,8 @@ extension TemplateInterpreter {
 
   // MARK: - Tests
 
-  func applyTest(_ name: String, _ value: Value, _ args: CallArgs, _ loc: SourceLocation) throws(TemplateError) -> Bool {
+  func applyTest(_ name: String, _ original: Value, _ args: CallArgs, _ loc: SourceLocation) throws(TemplateError) -> Bool {
+    let value = original.plain
     func arg() throws(TemplateError) -> Value {
       guard let v = args.positional.first ?? args.keyword.first?.1 else {
         throw .runtime(message: "test '\(name)' requires an argument", location: loc)
@@ -674,7 +687,9 @@ extension TemplateInterpreter {
       case .macro, .builtin, .method, .loop, .undefined: return true
       default: return false
       }
-    case "escaped": return false
+    case "escaped":
+      if case .markup = original { return true }
+      return false
     case "odd", "even":
       guard let n = numeric(value) else { throw typeError("unsupported operand type(s) for %", value, loc) }
       let r = try binary(.modulo, n.value, .int(2), loc)

@@ -4,6 +4,8 @@ extension TemplateInterpreter {
   func callMethod(_ receiver: Value, _ name: String, _ args: CallArgs, _ loc: SourceLocation) throws(TemplateError) -> Value {
     func b(_ names: [String]) throws(TemplateError) -> [Value?] { try bind(args, names, name, loc) }
     switch receiver {
+    case .markup:
+      throw .unsupported(construct: "method '\(name)' of a Markup (|safe/|escape) string", location: loc)
     case .string(let s):
       return try stringMethod(s, name, args, loc)
     case .dict(let d):

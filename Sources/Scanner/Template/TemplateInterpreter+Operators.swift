@@ -14,7 +14,7 @@ extension TemplateInterpreter {
   func str(_ v: Value, _ loc: SourceLocation) throws(TemplateError) -> String {
     switch v {
     case .undefined: return ""
-    case .string(let s): return s
+    case .string(let s), .markup(let s): return s
     case .none, .bool, .int, .float, .list, .tuple, .dict: return try repr(v, loc)
     case .namespace, .iterator, .macro, .builtin, .method, .loop:
       throw .unsupported(construct: "printing a \(v.typeName) object (Python prints its memory address)", location: loc)
@@ -34,6 +34,7 @@ extension TemplateInterpreter {
     case .int(let i): return String(i)
     case .float(let d): return PythonText.floatRepr(d)
     case .string(let s): return PythonText.repr(s)
+    case .markup(let s): return "Markup(" + PythonText.repr(s) + ")"
     case .list(let items):
       var parts: [String] = []
       for i in items { parts.append(try repr(i, loc)) }
@@ -55,7 +56,7 @@ extension TemplateInterpreter {
 
   /// `iter(value)` materialised (iterators are consumed).
   func iterate(_ v: Value, _ loc: SourceLocation) throws(TemplateError) -> [Value] {
-    switch v {
+    switch v.plain {
     case .undefined(let info):
       if info.unsafe { throw .runtime(message: info.message, location: loc) }
       return []
@@ -90,6 +91,15 @@ extension TemplateInterpreter {
     if op == .concat {
       return .string(try str(a, loc) + str(b, loc))
     }
+    // markupsafe: Markup + str escapes the str; str + Markup likewise (Markup.__radd__).
+    if case .markup = a, op == .add || op == .multiply || op == .modulo {
+      return try markupBinary(op, a, b, loc)
+    }
+    if case .markup = b, op == .add || op == .multiply || op == .modulo {
+      return try markupBinary(op, a, b, loc)
+    }
+    let a = a.plain
+    let b = b.plain
     if case .undefined(let info) = a { throw undefinedError(info, loc) }
     if case .undefined(let info) = b { throw undefinedError(info, loc) }
     switch (op, a, b) {
@@ -198,6 +208,32 @@ extension TemplateInterpreter {
     }
   }
 
+  private func markupBinary(_ op: TemplateBinaryOperator, _ a: Value, _ b: Value, _ loc: SourceLocation) throws(TemplateError) -> Value {
+    if case .undefined(let info) = a { throw undefinedError(info, loc) }
+    if case .undefined(let info) = b { throw undefinedError(info, loc) }
+    func escaped(_ v: Value) -> String? {
+      switch v {
+      case .markup(let s): return s
+      case .string(let s): return htmlEscape(s)
+      default: return nil
+      }
+    }
+    switch op {
+    case .add:
+      guard let x = escaped(a), let y = escaped(b) else {
+        throw .runtime(message: "unsupported operand type(s) for +: '\(a.typeName)' and '\(b.typeName)'", location: loc)
+      }
+      return .markup(x + y)
+    case .multiply:
+      guard case .string(let s) = try binary(.multiply, a.plain, b.plain, loc) else {
+        throw .runtime(message: "can't multiply Markup", location: loc)
+      }
+      return .markup(s)
+    default:
+      throw .unsupported(construct: "Markup % formatting", location: loc)
+    }
+  }
+
   /// Python's float divmod.
   func pyFloatMod(_ x: Double, _ y: Double) -> (div: Double, mod: Double) {
     var mod = x.truncatingRemainder(dividingBy: y)
@@ -247,6 +283,8 @@ extension TemplateInterpreter {
 
   /// Python `a < b`.
   func less(_ a: Value, _ b: Value, _ loc: SourceLocation) throws(TemplateError) -> Bool {
+    let a = a.plain
+    let b = b.plain
     if case .undefined(let info) = a { throw undefinedError(info, loc) }
     if case .undefined(let info) = b { throw undefinedError(info, loc) }
     switch (a, b) {
@@ -266,6 +304,8 @@ extension TemplateInterpreter {
 
   /// Python `needle in container`.
   func contains(_ container: Value, _ needle: Value, _ loc: SourceLocation) throws(TemplateError) -> Bool {
+    let container = container.plain
+    let needle = needle.plain
     switch container {
     case .undefined(let info):
       if info.unsafe { throw .runtime(message: info.message, location: loc) }

@@ -343,7 +343,7 @@ final class TemplateInterpreter {
   }
 
   func requireHashable(_ v: Value, _ loc: SourceLocation) throws(TemplateError) {
-    switch v {
+    switch v.plain {
     case .none, .bool, .int, .float, .string: return
     case .tuple(let items):
       for i in items { try requireHashable(i, loc) }
@@ -375,6 +375,9 @@ final class TemplateInterpreter {
   }
 
   func getAttribute(_ object: Value, _ name: String, _ loc: SourceLocation) throws(TemplateError) -> Value {
+    // Markup's str methods return Markup (with escaping rules we do not model): refuse when called.
+    if case .markup = object, TemplateMethods.stringMethods.contains(name) { return .method(object, name) }
+    let object = object.plain
     if case .undefined(let info) = object { throw undefinedError(info, loc) }
     // Every Python object has dunder attributes; the sandbox blocks all of them.
     if name.hasPrefix("__") && name.hasSuffix("__") && name.count > 4 { return unsafe(object, name) }
@@ -410,6 +413,8 @@ final class TemplateInterpreter {
   }
 
   func getItem(_ object: Value, _ key: Value, _ loc: SourceLocation) throws(TemplateError) -> Value {
+    let object = object.plain
+    let key = key.plain
     if case .undefined(let info) = object { throw undefinedError(info, loc) }
     switch object {
     case .dict(let d):
@@ -477,6 +482,7 @@ final class TemplateInterpreter {
   }
 
   func slice(_ object: Value, _ start: Value?, _ stop: Value?, _ step: Value?, _ loc: SourceLocation) throws(TemplateError) -> Value {
+    let object = object.plain
     func bound(_ v: Value?) throws(TemplateError) -> Int? {
       guard let v else { return nil }
       if case .none = v { return nil }

@@ -73,7 +73,7 @@ struct DictValue {
   var count: Int { keys.count }
 
   func index(of key: Value) -> Int? {
-    if case .string(let s) = key {
+    if case .string(let s) = key.plain {
       // Fast path for the common case of string keys.
       for (i, k) in keys.enumerated() {
         if case .string(let t) = k, t.utf8.elementsEqual(s.utf8) { return i }
@@ -106,6 +106,8 @@ indirect enum Value {
   case int(Int)
   case float(Double)
   case string(String)
+  /// markupsafe's `Markup` (from `|safe`/`|escape`): a str whose `+` escapes plain-str operands.
+  case markup(String)
   case list([Value])
   case tuple([Value])
   case dict(DictValue)
@@ -134,6 +136,12 @@ indirect enum Value {
     }
   }
 
+  /// Markup demoted to a plain string (most operations treat Markup as its text).
+  var plain: Value {
+    if case .markup(let s) = self { return .string(s) }
+    return self
+  }
+
   var isUndefined: Bool {
     if case .undefined = self { return true }
     return false
@@ -148,6 +156,7 @@ indirect enum Value {
     case .int: return "int"
     case .float: return "float"
     case .string: return "str"
+    case .markup: return "Markup"
     case .list: return "list"
     case .tuple: return "tuple"
     case .dict: return "dict"
@@ -168,7 +177,7 @@ indirect enum Value {
     case .bool(let b): return b
     case .int(let i): return i != 0
     case .float(let d): return d != 0
-    case .string(let s): return !s.isEmpty
+    case .string(let s), .markup(let s): return !s.isEmpty
     case .list(let a), .tuple(let a): return !a.isEmpty
     case .dict(let d): return d.count > 0
     default: return true
@@ -178,7 +187,7 @@ indirect enum Value {
 
 /// Python `==`.
 func pyEquals(_ a: Value, _ b: Value) -> Bool {
-  switch (a, b) {
+  switch (a.plain, b.plain) {
   case (.undefined, .undefined): return true
   case (.none, .none): return true
   case (.string(let x), .string(let y)): return x.utf8.elementsEqual(y.utf8)

@@ -185,7 +185,14 @@ def collect():
         templates.append({"name": name, "origin": origin + " metadata tokenizer.chat_template",
                           "template": text, "bos": bos or "<s>", "eos": eos or "</s>"})
     head = git_head()
-    for name, fname in JINJA_FILES.items():
+    listed = subprocess.run(["git", "-C", LLAMA_CPP_GIT, "ls-tree", "--name-only", "HEAD", "models/templates/"],
+                            check=True, capture_output=True, text=True).stdout.split()
+    named = {fname: name for name, fname in JINJA_FILES.items()}
+    # Named templates first, then every other real template llama.cpp keeps for its own tests.
+    files = list(JINJA_FILES.values()) + sorted(os.path.basename(f) for f in listed
+                                               if f.endswith(".jinja") and os.path.basename(f) not in named)
+    for fname in files:
+        name = named.get(fname, fname[: -len(".jinja")])
         bos, eos = tokens_for(name)
         templates.append({"name": name, "origin": f"{LLAMA_CPP_REPO} @ {head} models/templates/{fname}",
                           "template": git_show("models/templates/" + fname), "bos": bos, "eos": eos})
@@ -201,7 +208,7 @@ def collect():
                           "template": c_unescape(m.group(1)), "bos": bos, "eos": eos})
     templates += QUOTED
     with open(TEMPLATES_JSON, "w", encoding="utf-8") as f:
-        json.dump({"templates": templates}, f, ensure_ascii=False, indent=1)
+        json.dump({"templates": templates}, f, ensure_ascii=False, indent=0)
     print(len(templates), "templates ->", TEMPLATES_JSON)
 
 
@@ -297,12 +304,13 @@ def render():
         "transformers_version": transformers.__version__,
         "jinja2_version": jinja2.__version__,
         "strftime_now": FIXED_NOW.isoformat(),
-        "templates": templates,
+        "templates_file": os.path.basename(TEMPLATES_JSON),
+        "template_count": len(templates),
         "message_sets": MESSAGE_SETS,
         "cases": cases,
     }
     with open(REFS_JSON, "w", encoding="utf-8") as f:
-        json.dump(refs, f, ensure_ascii=False, indent=1)
+        json.dump(refs, f, ensure_ascii=False, indent=0)
     ok = sum(1 for c in cases if "expected" in c)
     print(f"{len(templates)} templates x {len(MESSAGE_SETS)} message sets: {ok} renders, {len(cases) - ok} errors -> {REFS_JSON}")
 

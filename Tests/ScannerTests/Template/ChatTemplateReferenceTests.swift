@@ -12,15 +12,21 @@ import Testing
   }
 
   static func fixturePath() -> String {
+    // TEMPLATE_REFS points the suite at another refs file (exploration with more templates).
+    // (templates.json is read from the same directory.)
+    if let override = ProcessInfo.processInfo.environment["TEMPLATE_REFS"] { return override }
     let here = URL(fileURLWithPath: #filePath)
     return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
       .appendingPathComponent("Fixtures/templates/template_refs.json").path
   }
 
   static func runAll() throws -> Outcome {
-    let data = try Data(contentsOf: URL(fileURLWithPath: fixturePath()))
-    let root = try FixtureJSON.parse(Array(data))
-    guard case .array(let templates)? = root["templates"], case .array(let sets)? = root["message_sets"],
+    let refsURL = URL(fileURLWithPath: fixturePath())
+    let root = try FixtureJSON.parse(Array(try Data(contentsOf: refsURL)))
+    let templatesURL = refsURL.deletingLastPathComponent().appendingPathComponent("templates.json")
+    let templatesRoot = try FixtureJSON.parse(Array(try Data(contentsOf: templatesURL)))
+    guard case .array(let templates)? = templatesRoot["templates"], root["template_count"] == .int(templates.count),
+      case .array(let sets)? = root["message_sets"],
       case .array(let cases)? = root["cases"]
     else { throw FixtureJSONError.invalid(0) }
     var outcome = Outcome()
