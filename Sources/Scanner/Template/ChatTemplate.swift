@@ -1,3 +1,20 @@
+/// Resource caps applied while rendering (a hostile template must not hang or exhaust the scanner).
+public struct TemplateLimits: Sendable, Equatable {
+  /// Maximum statement/expression evaluations (loop iterations count).
+  public var maxSteps: Int
+  /// Maximum rendered output, in UTF-8 bytes.
+  public var maxOutputBytes: Int
+  /// Maximum nested macro calls.
+  public var maxMacroDepth: Int
+
+  /// Creates limits; the defaults are far above what real chat templates need.
+  public init(maxSteps: Int = 20_000_000, maxOutputBytes: Int = 64 << 20, maxMacroDepth: Int = 100) {
+    self.maxSteps = maxSteps
+    self.maxOutputBytes = maxOutputBytes
+    self.maxMacroDepth = maxMacroDepth
+  }
+}
+
 /// A parsed Jinja2 chat template (`tokenizer.chat_template`).
 ///
 /// Parse once with ``parse(_:)``; render with ``render(_:)`` exactly as Hugging Face transformers'
@@ -32,14 +49,17 @@ public struct ChatTemplate: Sendable {
 
   /// Renders the template for a conversation.
   ///
-  /// - Parameter input: Messages, generation flag, special tokens, tools, documents, extra variables
-  ///   and the date `strftime_now` formats.
+  /// - Parameters:
+  ///   - input: Messages, generation flag, special tokens, tools, documents, extra variables and the
+  ///     date `strftime_now` formats. Pass messages as transformers hands them to the template
+  ///     (transformers 5 first drops `None`-valued message keys and aliases reasoning fields).
+  ///   - limits: Resource caps for hostile templates.
   /// - Returns: The prompt text.
   /// - Throws: ``TemplateError/raised(message:location:)`` when the template calls `raise_exception`,
   ///   ``TemplateError/runtime(message:location:)`` where Jinja would raise,
   ///   ``TemplateError/unsupported(construct:location:)`` for constructs whose result this
   ///   interpreter cannot guarantee to match, and ``TemplateError/limitExceeded(what:limit:location:)``.
-  public func render(_ input: ChatTemplateInput) throws(TemplateError) -> String {
+  public func render(_ input: ChatTemplateInput, limits: TemplateLimits = TemplateLimits()) throws(TemplateError) -> String {
     var variables: [(name: String, value: TemplateValue)] = [
       ("messages", .array(input.messages)),
       ("tools", input.tools.map { .array($0) } ?? .none),
@@ -49,7 +69,7 @@ public struct ChatTemplate: Sendable {
     if let bos = input.bosToken { variables.append(("bos_token", .string(bos))) }
     if let eos = input.eosToken { variables.append(("eos_token", .string(eos))) }
     variables += input.extra
-    return try render(variables: variables, now: input.now)
+    return try render(variables: variables, now: input.now, limits: limits)
   }
 
   /// Renders the template with arbitrary top-level variables.
@@ -57,10 +77,13 @@ public struct ChatTemplate: Sendable {
   /// - Parameters:
   ///   - variables: Template variables; a later duplicate name wins.
   ///   - now: What `strftime_now` formats.
+  ///   - limits: Resource caps for hostile templates.
   /// - Returns: The rendered text.
-  /// - Throws: As ``render(_:)``.
-  public func render(variables: [(name: String, value: TemplateValue)], now: TemplateDate = .reference) throws(TemplateError) -> String {
-    let interpreter = TemplateInterpreter(now: now)
+  /// - Throws: As ``render(_:limits:)``.
+  public func render(
+    variables: [(name: String, value: TemplateValue)], now: TemplateDate = .reference, limits: TemplateLimits = TemplateLimits()
+  ) throws(TemplateError) -> String {
+    let interpreter = TemplateInterpreter(now: now, limits: limits)
     let root = Scope(parent: nil)
     for (name, value) in variables { root.vars[name] = Value(value) }
     var out = ""

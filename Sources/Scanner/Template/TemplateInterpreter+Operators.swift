@@ -110,15 +110,18 @@ extension TemplateInterpreter {
       let countValue: Value
       if case .string = a { countValue = b } else { countValue = a }
       guard let n = intIndex(countValue) else { throw .runtime(message: "can't multiply sequence by non-int of type '\(countValue.typeName)'", location: loc) }
-      guard n <= 0 || s.utf8.count.multipliedReportingOverflow(by: n).partialValue <= Self.maxOutputBytes else {
-        throw .limitExceeded(what: "string repetition bytes", limit: Self.maxOutputBytes, location: loc)
+      guard n <= 0 || !s.utf8.count.multipliedReportingOverflow(by: n).overflow
+          && s.utf8.count.multipliedReportingOverflow(by: n).partialValue <= maxOutputBytes
+      else {
+        throw .limitExceeded(what: "string repetition bytes", limit: maxOutputBytes, location: loc)
       }
       return .string(n <= 0 ? "" : String(repeating: s, count: n))
     case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
       let countValue: Value
       if case .list = a { countValue = b } else { countValue = a }
       guard let n = intIndex(countValue) else { throw .runtime(message: "can't multiply sequence by non-int of type '\(countValue.typeName)'", location: loc) }
-      guard n <= 0 || items.count.multipliedReportingOverflow(by: n).partialValue <= Self.maxRange else {
+      guard n <= 0 || (!items.count.multipliedReportingOverflow(by: n).overflow
+          && items.count.multipliedReportingOverflow(by: n).partialValue <= Self.maxRange) else {
         throw .limitExceeded(what: "list repetition length", limit: Self.maxRange, location: loc)
       }
       var out: [Value] = []

@@ -29,27 +29,31 @@ struct CallArgs {
 }
 
 final class TemplateInterpreter {
-  static let maxOutputBytes = 64 << 20
-  static let maxSteps = 50_000_000
-  static let maxMacroDepth = 100
+  /// Python's sandbox caps `range()` at this many items (jinja2.sandbox.MAX_RANGE).
   static let maxRange = 100_000
 
   let now: TemplateDate
+  let limits: TemplateLimits
   var steps = 0
   var macroDepth = 0
   var outputBytes = 0
 
-  init(now: TemplateDate) { self.now = now }
+  init(now: TemplateDate, limits: TemplateLimits) {
+    self.now = now
+    self.limits = limits
+  }
+
+  var maxOutputBytes: Int { limits.maxOutputBytes }
 
   func tick(_ loc: SourceLocation) throws(TemplateError) {
     steps += 1
-    if steps > Self.maxSteps { throw .limitExceeded(what: "evaluation steps", limit: Self.maxSteps, location: loc) }
+    if steps > limits.maxSteps { throw .limitExceeded(what: "evaluation steps", limit: limits.maxSteps, location: loc) }
   }
 
   func emit(_ s: String, into out: inout String, _ loc: SourceLocation) throws(TemplateError) {
     outputBytes += s.utf8.count
-    if outputBytes > Self.maxOutputBytes {
-      throw .limitExceeded(what: "rendered output bytes", limit: Self.maxOutputBytes, location: loc)
+    if outputBytes > limits.maxOutputBytes {
+      throw .limitExceeded(what: "rendered output bytes", limit: limits.maxOutputBytes, location: loc)
     }
     out += s
   }
@@ -200,8 +204,8 @@ final class TemplateInterpreter {
   func callMacro(_ m: MacroBox, _ args: CallArgs, caller: MacroBox?, _ loc: SourceLocation) throws(TemplateError) -> String {
     macroDepth += 1
     defer { macroDepth -= 1 }
-    if macroDepth > Self.maxMacroDepth {
-      throw .limitExceeded(what: "macro call depth", limit: Self.maxMacroDepth, location: loc)
+    if macroDepth > limits.maxMacroDepth {
+      throw .limitExceeded(what: "macro call depth", limit: limits.maxMacroDepth, location: loc)
     }
     let s = Scope(parent: m.closure)
     var extraPositional: [Value] = []

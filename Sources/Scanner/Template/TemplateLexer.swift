@@ -23,13 +23,15 @@ struct TemplateToken: Sendable {
 }
 
 /// The template source after Jinja's newline normalisation, with a map back to original offsets.
-struct TemplateSource: Sendable {
+struct TemplateSource {
   /// UTF-8 bytes with `\r\n` and `\r` turned into `\n` and one trailing `\n` dropped.
   let bytes: [UInt8]
   /// `originalOffsets[i]` is the original byte offset of `bytes[i]` (nil when nothing changed).
   private let originalOffsets: [Int]?
   /// Normalised byte index of the first byte of each line.
   private let lineStarts: [Int]
+  /// `scalarStarts[i]`: how many scalars begin before byte `i` (makes columns O(1)).
+  private let scalarStarts: [UInt32]
 
   init(_ source: String) {
     var out: [UInt8] = []
@@ -60,8 +62,16 @@ struct TemplateSource: Sendable {
     bytes = out
     originalOffsets = map
     var starts = [0]
-    for (j, b) in out.enumerated() where b == 0x0A { starts.append(j + 1) }
+    var counts = [UInt32](repeating: 0, count: out.count + 1)
+    var running: UInt32 = 0
+    for (j, b) in out.enumerated() {
+      counts[j] = running
+      if b & 0xC0 != 0x80 { running &+= 1 }  // can't overflow: sources are capped far below 2^32 bytes
+      if b == 0x0A { starts.append(j + 1) }
+    }
+    counts[out.count] = running
     lineStarts = starts
+    scalarStarts = counts
   }
 
   /// The location of normalised byte index `index` (clamped to the end).
@@ -74,13 +84,7 @@ struct TemplateSource: Sendable {
       let mid = (lo + hi + 1) / 2
       if lineStarts[mid] <= at { lo = mid } else { hi = mid - 1 }
     }
-    var column = 1
-    var j = lineStarts[lo]
-    while j < at {
-      if bytes[j] & 0xC0 != 0x80 { column += 1 }
-      j += 1
-    }
-    // Column counted one too many if `at` sits on a continuation byte; never happens for tokens.
+    let column = Int(scalarStarts[at] - scalarStarts[lineStarts[lo]]) + 1
     let original: Int
     if let map = originalOffsets { original = at < map.count ? map[at] : (map.last ?? at) } else { original = at }
     return SourceLocation(line: lo + 1, column: column, byteOffset: original)

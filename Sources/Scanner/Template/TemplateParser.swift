@@ -544,10 +544,11 @@ struct TemplateParser {
     }
   }
 
+  /// Postfix and filter chains are located at the start of their leftmost operand.
   private mutating func parsePostfix(_ start: TemplateExpression) throws(TemplateError) -> TemplateExpression {
     var node = start
+    let loc = start.location
     while true {
-      let loc = current.location
       if isOp(".") {
         _ = advance()
         switch current.kind {
@@ -627,12 +628,12 @@ struct TemplateParser {
 
   private mutating func parseFilterExpression(_ start: TemplateExpression) throws(TemplateError) -> TemplateExpression {
     var node = start
+    let loc = start.location
     while true {
-      let loc = current.location
       if isOp("|") {
         _ = advance()
         let call = try parseFilterCall()
-        node = TemplateExpression(.filter(node, name: call.name, arguments: call.arguments), at: call.location)
+        node = TemplateExpression(.filter(node, name: call.name, arguments: call.arguments), at: loc)
       } else if isName("is") {
         _ = advance()
         let negated = skipName("not")
