@@ -4,14 +4,14 @@
 enum TemplateBuiltins {
   /// Filters implemented here.
   static let filters: Set<String> = [
-    "abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
+    "abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
     "forceescape", "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min",
     "reject", "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string", "sum",
     "title", "tojson", "trim", "unique", "upper", "wordcount",
   ]
   /// Jinja builtin filters this interpreter refuses to run.
   static let unsupportedFilters: Set<String> = [
-    "center", "filesizeformat", "format", "groupby", "pprint", "random", "slice", "striptags", "truncate",
+    "filesizeformat", "format", "groupby", "pprint", "random", "slice", "striptags", "truncate",
     "urlencode", "urlize", "wordwrap", "xmlattr",
   ]
   /// Tests implemented here.
@@ -112,7 +112,7 @@ extension TemplateInterpreter {
     case "last":
       _ = try b([])
       if case .iterator = value { throw .runtime(message: "'\(value.typeName)' object is not reversible", location: loc) }
-      if case .undefined(let info) = value { throw undefinedError(info, loc) }
+      if case .undefined(let info) = value, info.unsafe { throw undefinedError(info, loc) }
       return try iterate(value, loc).last ?? .undefined("No last item, sequence was empty.")
     case "list":
       _ = try b([])
@@ -263,7 +263,24 @@ extension TemplateInterpreter {
         rows.append(.list(row))
       }
       return .iterator(IteratorBox(rows, typeName: "generator"))
+    case "center":
+      let a = try b(["width"])
+      let width = try a[0].map { (w) throws(TemplateError) -> Int in
+        guard let n = intIndex(w) else { throw typeError("integer argument expected", w, loc) }
+        return n
+      } ?? 80
+      let s = try str(value, loc)
+      let length = s.unicodeScalars.count
+      guard width > length else { return keep(s) }
+      guard width <= maxOutputBytes else { throw .limitExceeded(what: "center width", limit: maxOutputBytes, location: loc) }
+      let margin = width - length
+      let left = margin / 2 + (margin & width & 1)  // CPython's pad split
+      return keep(String(repeating: " ", count: left) + s + String(repeating: " ", count: margin - left))
     case "indent":
+      guard case .string = value else {
+        if case .undefined(let info) = value { throw undefinedError(info, loc) }
+        throw .runtime(message: "indent filter needs a string, got '\(value.typeName)'", location: loc)
+      }
       let a = try b(["width", "first", "blank"])
       var indentation = "    "
       if let w = a[0] {
@@ -386,7 +403,7 @@ extension TemplateInterpreter {
     switch v.plain {
     case .undefined: return 0
     case .string(let s): return s.unicodeScalars.count
-    case .list(let items), .tuple(let items): return items.count
+    case .list(let items), .tuple(let items), .view(_, let items): return items.count
     case .dict(let d): return d.count
     case .namespace(let ns): return ns.entries.count
     default: throw .runtime(message: "object of type '\(v.typeName)' has no len()", location: loc)
@@ -674,7 +691,7 @@ extension TemplateInterpreter {
       return false
     case "iterable":
       switch value {
-      case .undefined, .string, .list, .tuple, .dict, .iterator: return true
+      case .undefined, .string, .list, .tuple, .dict, .iterator, .view: return true
       default: return false
       }
     case "sequence":

@@ -12,13 +12,13 @@ extension TemplateInterpreter {
       switch name {
       case "items":
         _ = try b([])
-        return .list(zip(d.keys, d.values).map { .tuple([$0, $1]) })
+        return .view("dict_items", zip(d.keys, d.values).map { .tuple([$0, $1]) })
       case "keys":
         _ = try b([])
-        return .list(d.keys)
+        return .view("dict_keys", d.keys)
       case "values":
         _ = try b([])
-        return .list(d.values)
+        return .view("dict_values", d.values)
       case "get":
         let a = try b(["key", "default"])
         guard let key = a[0] else { throw .runtime(message: "get expected at least 1 argument, got 0", location: loc) }

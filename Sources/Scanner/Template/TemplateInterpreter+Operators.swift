@@ -16,7 +16,7 @@ extension TemplateInterpreter {
     case .undefined: return ""
     case .string(let s), .markup(let s): return s
     case .none, .bool, .int, .float, .list, .tuple, .dict: return try repr(v, loc)
-    case .namespace, .iterator, .macro, .builtin, .method, .loop:
+    case .namespace, .iterator, .view, .macro, .builtin, .method, .loop:
       throw .unsupported(construct: "printing a \(v.typeName) object (Python prints its memory address)", location: loc)
     }
   }
@@ -64,6 +64,7 @@ extension TemplateInterpreter {
     case .dict(let d): return d.keys
     case .string(let s): return s.unicodeScalars.map { .string(String(Character($0))) }
     case .iterator(let box): return box.drain()
+    case .view(_, let items): return items
     default:
       throw .runtime(message: "'\(v.typeName)' object is not iterable", location: loc)
     }
@@ -127,8 +128,8 @@ extension TemplateInterpreter {
       var out: [Value] = []
       if n > 0 { for _ in 0..<n { out += items } }
       return .list(out)
-    case (.modulo, .string, _):
-      throw .unsupported(construct: "printf-style string formatting with %", location: loc)
+    case (.modulo, .string(let format), _):
+      return .string(try printf(format, b, loc))
     default:
       break
     }
@@ -237,6 +238,86 @@ extension TemplateInterpreter {
     }
   }
 
+  /// Python `str % args` for `%s`, `%r`, `%d`/`%i`, `%%` and `%(name)s` without flags or widths.
+  func printf(_ format: String, _ args: Value, _ loc: SourceLocation) throws(TemplateError) -> String {
+    var positional: [Value]
+    var mapping: DictValue? = nil
+    switch args {
+    case .tuple(let items): positional = items
+    case .dict(let d):
+      positional = [args]
+      mapping = d
+    case .undefined(let info): throw undefinedError(info, loc)
+    default: positional = [args]
+    }
+    var out = ""
+    var scalars = Array(format.unicodeScalars)[...]
+    var next = 0
+    var usedMapping = false
+    while let c = scalars.first {
+      scalars = scalars.dropFirst()
+      guard c == "%" else {
+        out.unicodeScalars.append(c)
+        continue
+      }
+      var key: String? = nil
+      if scalars.first == "(" {
+        scalars = scalars.dropFirst()
+        var k = ""
+        while let d = scalars.first, d != ")" {
+          k.unicodeScalars.append(d)
+          scalars = scalars.dropFirst()
+        }
+        guard scalars.first == ")" else { throw .runtime(message: "incomplete format key", location: loc) }
+        scalars = scalars.dropFirst()
+        key = k
+      }
+      guard let conversion = scalars.first else { throw .runtime(message: "incomplete format", location: loc) }
+      scalars = scalars.dropFirst()
+      if conversion == "%" && key == nil {
+        out += "%"
+        continue
+      }
+      guard "sdir".unicodeScalars.contains(conversion) else {
+        throw .unsupported(construct: "printf-style directive %\(conversion)", location: loc)
+      }
+      let value: Value
+      if let key {
+        guard let m = mapping else { throw .runtime(message: "format requires a mapping", location: loc) }
+        guard let v = m[.string(key)] else { throw .runtime(message: "KeyError: '\(key)'", location: loc) }
+        value = v
+        usedMapping = true
+      } else {
+        guard next < positional.count else { throw .runtime(message: "not enough arguments for format string", location: loc) }
+        value = positional[next]
+        next += 1
+      }
+      switch conversion {
+      case "s": out += try str(value, loc)
+      case "r": out += try repr(value, loc)
+      default:
+        guard let n = numeric(value) else {
+          throw typeError("%\(conversion) format: a real number is required, not \(value.typeName)", value, loc)
+        }
+        switch n {
+        case .int(let i): out += String(i)
+        case .float(let d):
+          guard d.isFinite, let i = Int(exactly: d.rounded(.towardZero)) else {
+            throw .unsupported(construct: "%d of a float beyond 64 bits", location: loc)
+          }
+          out += String(i)
+        }
+      }
+    }
+    if mapping == nil && next < positional.count {
+      throw .runtime(message: "not all arguments converted during string formatting", location: loc)
+    }
+    if mapping != nil && !usedMapping && next == 0 {
+      return out  // a mapping with no directives is accepted as is
+    }
+    return out
+  }
+
   /// Python's float divmod.
   func pyFloatMod(_ x: Double, _ y: Double) -> (div: Double, mod: Double) {
     var mod = x.truncatingRemainder(dividingBy: y)
@@ -319,7 +400,7 @@ extension TemplateInterpreter {
         throw .runtime(message: "'in <string>' requires string as left operand, not \(needle.typeName)", location: loc)
       }
       return PythonText.contains(s, n)
-    case .list(let items), .tuple(let items):
+    case .list(let items), .tuple(let items), .view(_, let items):
       return items.contains { pyEquals($0, needle) }
     case .dict(let d):
       switch needle {

@@ -113,6 +113,8 @@ indirect enum Value {
   case dict(DictValue)
   case namespace(NamespaceBox)
   case iterator(IteratorBox)
+  /// `dict.items()`/`keys()`/`values()`: re-iterable, sized, not indexable, prints as `dict_items([...])`.
+  case view(String, [Value])
   case macro(MacroBox)
   case builtin(BuiltinFunction)
   /// `receiver.name` where `name` is a method of the receiver's Python type (called later).
@@ -162,6 +164,7 @@ indirect enum Value {
     case .dict: return "dict"
     case .namespace: return "Namespace"
     case .iterator(let b): return b.typeName
+    case .view(let name, _): return name
     case .macro: return "Macro"
     case .builtin: return "function"
     case .method: return "builtin_function_or_method"
@@ -180,6 +183,7 @@ indirect enum Value {
     case .string(let s), .markup(let s): return !s.isEmpty
     case .list(let a), .tuple(let a): return !a.isEmpty
     case .dict(let d): return d.count > 0
+    case .view(_, let items): return !items.isEmpty
     default: return true
     }
   }

@@ -6,6 +6,7 @@ Two steps:
   python3 make_template_refs.py collect   # (re)gathers template texts into templates.json
   python3 make_template_refs.py render    # renders every template x message set -> template_refs.json
   python3 make_template_refs.py semantics # renders semantics_probes.py -> semantics_refs.json
+  python3 make_template_refs.py fuzz      # renders fuzz_probes.py (seeded random expressions) -> fuzz_refs.json
 
 `collect` reads template texts from their sources (recorded per template in templates.json):
   * tokenizer.chat_template of real GGUF files (gguf-py GGUFReader),
@@ -315,18 +316,23 @@ def render():
     print(f"{len(templates)} templates x {len(MESSAGE_SETS)} message sets: {ok} renders, {len(cases) - ok} errors -> {REFS_JSON}")
 
 
-def semantics():
+def semantics(fuzz=False):
     import transformers
     import jinja2
     from transformers.utils.chat_template_utils import _compile_jinja_template
     sys.path.insert(0, HERE)
-    from semantics_probes import PROBES
+    if fuzz:
+        from fuzz_probes import probes
+        PROBES = probes()
+    else:
+        from semantics_probes import PROBES
 
     out = []
     for probe in PROBES:
         name, template, variables = probe[:3]
-        case = {"name": name, "template": template, "variables": variables,
-                "unsupported": len(probe) > 3 and probe[3]}
+        case = {"name": name, "template": template, "unsupported": len(probe) > 3 and probe[3]}
+        if not fuzz:
+            case["variables"] = variables
         try:
             compiled = _compile_jinja_template(template)
             compiled.globals["strftime_now"] = lambda fmt: FIXED_NOW.strftime(fmt)
@@ -334,15 +340,16 @@ def semantics():
         except Exception as e:
             case["error"] = {"type": type(e).__name__, "message": str(e)}
         out.append(case)
-    with open(os.path.join(HERE, "semantics_refs.json"), "w", encoding="utf-8") as f:
-        json.dump({"generator": "Tests/Fixtures/templates/make_template_refs.py semantics",
+    with open(os.path.join(HERE, "fuzz_refs.json" if fuzz else "semantics_refs.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "Tests/Fixtures/templates/make_template_refs.py " + ("fuzz" if fuzz else "semantics"),
                    "transformers_version": transformers.__version__, "jinja2_version": jinja2.__version__,
-                   "strftime_now": FIXED_NOW.isoformat(), "probes": out}, f, ensure_ascii=False, indent=1)
+                   "strftime_now": FIXED_NOW.isoformat(), "probes": out,
+                   **({"variables": PROBES[0][2]} if fuzz else {})}, f, ensure_ascii=False, indent=0 if fuzz else 1)
     print(len(out), "probes,", sum(1 for c in out if "error" in c), "raise")
 
 
 if __name__ == "__main__":
-    steps = {"collect": collect, "render": render, "semantics": semantics}
+    steps = {"collect": collect, "render": render, "semantics": semantics, "fuzz": lambda: semantics(fuzz=True)}
     if len(sys.argv) != 2 or sys.argv[1] not in steps:
         sys.exit(__doc__)
     steps[sys.argv[1]]()

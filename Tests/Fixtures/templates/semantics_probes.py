@@ -45,7 +45,9 @@ PROBES = [
     ("concat_precedence", "{{ 1 + 2 ~ 3 }} {{ 'a' ~ 2 * 3 }}", {}),
     ("string_plus_int_errors", "{{ 'a' + 1 }}", {}),
     ("int_overflow_python_bigint", "{{ 2 ** 70 }}", {}, True),
-    ("printf_formatting", "{{ '%s!' % 'x' }}", {}, True),
+    ("printf_formatting", "{{ '%s!' % 'x' }} {{ '%d-%s-%r' % (3.9, none, 'q') }} {{ '%(a)s/%%' % {'a': 1} }} {{ 'plain' % {'a': 1} }} {{ 'x' % () }}", {}),
+    ("printf_too_many_args_errors", "{{ 'x' % 1 }}", {}),
+    ("printf_unsupported_directive", "{{ '%5.2f' % 1.0 }}", {}, True),
     # --- truthiness
     ("truthiness", "{% for v in [0, 1, '', 'a', [], [0], {}, {'a': 1}, none, 0.0] %}{{ 'T' if v else 'F' }}{% endfor %}", {}),
     ("undefined_is_falsy", "{% if nothing %}T{% else %}F{% endif %}", {}),
@@ -134,7 +136,10 @@ PROBES = [
     ("filter_min_max_sum", "{{ [3, 1, 2]|min }} {{ [3, 1, 2]|max }} {{ [1, 2, 3]|sum }} {{ ['B', 'a']|min }}", {}),
     ("filter_dictsort", "{{ {'b': 1, 'A': 2, 'c': 0}|dictsort }} {{ {'b': 1, 'a': 2}|dictsort(by='value') }}", {}),
     ("unknown_filter_is_compile_error", "{{ 'x'|no_such_filter }}", {}),
-    ("unsupported_filter_refused", "{{ 'x'|center(9) }}", {}, True),
+    ("filter_center", "[{{ 'x'|center(9) }}] [{{ 'ab'|center(5) }}] [{{ 'abc'|center(6) }}] [{{ 'abc'|center(2) }}] [{{ 1|center(4) }}]", {}),
+    ("unsupported_filter_refused", "{{ 'x'|urlize }}", {}, True),
+    ("indent_non_string_errors", "{{ 3|indent }}", {}),
+    ("last_of_undefined_is_undefined", "[{{ nothing|last }}]", {}),
     # --- tests
     ("tests_types", "{{ 'a' is string }} {{ 1 is number }} {{ true is number }} {{ 1 is integer }} {{ true is integer }} {{ 1.0 is float }} {{ {} is mapping }} {{ [] is mapping }} {{ [] is iterable }} {{ 'x' is sequence }} {{ 1 is iterable }} {{ none is none }} {{ true is boolean }} {{ 1 is boolean }}", {}),
     ("tests_values", "{{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ 9 is divisibleby(4) }} {{ true is true }} {{ 1 is true }} {{ false is false }} {{ 'ab' is lower }} {{ 'AB' is upper }} {{ 'A1' is upper }} {{ '1' is lower }}", {}),
