@@ -101,6 +101,8 @@ extension TemplateInterpreter {
     }
     let a = a.plain
     let b = b.plain
+    // str % anything is str.__mod__ first, even for Undefined (treated as a mapping).
+    if op == .modulo, case .string(let format) = a { return .string(try printf(format, b, loc)) }
     if case .undefined(let info) = a { throw undefinedError(info, loc) }
     if case .undefined(let info) = b { throw undefinedError(info, loc) }
     switch (op, a, b) {
@@ -117,9 +119,16 @@ extension TemplateInterpreter {
         throw .limitExceeded(what: "string repetition bytes", limit: maxOutputBytes, location: loc)
       }
       return .string(n <= 0 ? "" : String(repeating: s, count: n))
-    case (.multiply, .list(let items), _), (.multiply, _, .list(let items)):
+    case (.multiply, .list(let items), _), (.multiply, _, .list(let items)),
+      (.multiply, .tuple(let items), _), (.multiply, _, .tuple(let items)):
+      var isTuple = false
+      if case .tuple = a { isTuple = true }
+      if case .tuple = b { isTuple = true }
       let countValue: Value
-      if case .list = a { countValue = b } else { countValue = a }
+      switch a {
+      case .list, .tuple: countValue = b
+      default: countValue = a
+      }
       guard let n = intIndex(countValue) else { throw .runtime(message: "can't multiply sequence by non-int of type '\(countValue.typeName)'", location: loc) }
       guard n <= 0 || (!items.count.multipliedReportingOverflow(by: n).overflow
           && items.count.multipliedReportingOverflow(by: n).partialValue <= Self.maxRange) else {
@@ -127,7 +136,7 @@ extension TemplateInterpreter {
       }
       var out: [Value] = []
       if n > 0 { for _ in 0..<n { out += items } }
-      return .list(out)
+      return isTuple ? .tuple(out) : .list(out)
     case (.modulo, .string(let format), _):
       return .string(try printf(format, b, loc))
     default:
@@ -165,6 +174,7 @@ extension TemplateInterpreter {
         if r != 0 && ((r < 0) != (j < 0)) { r += j }
         return .int(r)
       case .power:
+        if i == 0 && j < 0 { throw .runtime(message: "0.0 cannot be raised to a negative power", location: loc) }
         if j < 0 { return .float(pow(Double(i), Double(j))) }
         var result = 1
         var base = i
@@ -205,7 +215,11 @@ extension TemplateInterpreter {
       case .power:
         if p == 0 && q < 0 { throw .runtime(message: "0.0 cannot be raised to a negative power", location: loc) }
         if p < 0 && q != q.rounded() { throw .unsupported(construct: "complex result of **", location: loc) }
-        return .float(pow(p, q))
+        let r = pow(p, q)
+        if r.isInfinite && p.isFinite && q.isFinite {
+          throw .runtime(message: "(34, 'Numerical result out of range')", location: loc)  // Python OverflowError
+        }
+        return .float(r)
       default:
         throw .runtime(message: unsupportedOperands, location: loc)
       }
@@ -242,12 +256,18 @@ extension TemplateInterpreter {
   func printf(_ format: String, _ args: Value, _ loc: SourceLocation) throws(TemplateError) -> String {
     var positional: [Value]
     var mapping: DictValue? = nil
+    // CPython treats any non-tuple, non-str argument with __getitem__ (dict, list, Undefined) as
+    // a mapping: then unused arguments are not an error.
+    var mappingLike = false
     switch args {
     case .tuple(let items): positional = items
     case .dict(let d):
       positional = [args]
       mapping = d
-    case .undefined(let info): throw undefinedError(info, loc)
+      mappingLike = true
+    case .list, .undefined:
+      positional = [args]
+      mappingLike = true
     default: positional = [args]
     }
     var out = ""
@@ -309,11 +329,9 @@ extension TemplateInterpreter {
         }
       }
     }
-    if mapping == nil && next < positional.count {
+    _ = usedMapping
+    if !mappingLike && next < positional.count {
       throw .runtime(message: "not all arguments converted during string formatting", location: loc)
-    }
-    if mapping != nil && !usedMapping && next == 0 {
-      return out  // a mapping with no directives is accepted as is
     }
     return out
   }
@@ -335,7 +353,7 @@ extension TemplateInterpreter {
       floordiv = div.rounded(.down)
       if div - floordiv > 0.5 { floordiv += 1 }
     } else {
-      floordiv = x / y < 0 ? -0.0 : 0.0
+      floordiv = (x / y).sign == .minus ? -0.0 : 0.0  // CPython: copysign(0.0, x / y)
     }
     return (floordiv, mod)
   }
