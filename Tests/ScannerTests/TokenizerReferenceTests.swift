@@ -23,19 +23,22 @@ import Scanner
     let vocab: String
     let file: String
     let cases: [RefCase]
+    let fuzz_ids: [[Int32]]?
   }
 
   static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
   static let fixtures = repoRoot.appendingPathComponent("Tests/Fixtures/tokenizer")
 
-  static let texts: [String] = {
+  static func loadCases(_ file: String) -> [String] {
     struct Cases: Decodable { let cases: [String] }
-    guard let data = try? Data(contentsOf: fixtures.appendingPathComponent("tokenizer_cases.json")),
+    guard let data = try? Data(contentsOf: fixtures.appendingPathComponent(file)),
       let cases = try? JSONDecoder().decode(Cases.self, from: data)
     else { return [] }
     return cases.cases
-  }()
+  }
+  static let texts = loadCases("tokenizer_cases.json")
+  static let fuzzTexts = loadCases("tokenizer_fuzz_cases.json")
 
   static func reference(_ name: String) throws -> RefFile {
     let data = try Data(contentsOf: fixtures.appendingPathComponent("refs/\(name).json"))
@@ -99,6 +102,15 @@ import Scanner
         if got == want { score.decodeMatched += 1 } else if score.failures.count < 8 {
           score.failures.append("detokenize #\(c.text): got \(got) want \(want)")
         }
+      }
+    }
+    for (index, want) in (ref.fuzz_ids ?? []).enumerated() where index < fuzzTexts.count {
+      score.encodeTotal += 1
+      let ids = try tokenizer.encode(fuzzTexts[index], addSpecial: false, parseSpecial: true)
+      if ids == want {
+        score.encodeMatched += 1
+      } else if score.failures.count < 8 {
+        score.failures.append("fuzz #\(index) \(fuzzTexts[index].debugDescription): got \(ids) want \(want)")
       }
     }
     print("tokenizer reference \(score)")

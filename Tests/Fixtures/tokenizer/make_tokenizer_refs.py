@@ -5,7 +5,8 @@ For every vocabulary below and every text in tokenizer_cases.json this records w
   llama_tokenize(text, add_special, parse_special=True)   with add_special in (True, False)
   llama_token_to_piece(id, special) concatenated          with special in (False, True)   (decode)
   llama_detokenize(ids, remove_special=True, unparse_special=False)                        (detokenize)
-and writes refs/<name>.json (ids as JSON arrays, decoded bytes as hex).
+plus, for FUZZ_COUNT seeded random strings (written to tokenizer_fuzz_cases.json), the ids with
+add_special=False; and writes refs/<name>.json (ids as JSON arrays, decoded bytes as hex).
 
 Usage:  python3 make_tokenizer_refs.py [--real-dir DIR]
   Vocab-only GGUFs come from ../shared/realfiles (relative to the repository root).
@@ -44,6 +45,26 @@ VOCABS = {
 }
 
 
+FUZZ_COUNT = 100
+FUZZ_SEED = 20261129
+FUZZ_ALPHABET = (
+    list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    + [" ", "  ", "   ", "    ", "\t", "\n", "\n\n", "\r\n", " \n", "'", "'s", "'t", "'re", "'ll", "'D", "'VE"]
+    + list("!?.,;:-_()[]{}<>/\\|$+=^~`@#%&*\"")
+    + ["é", "ß", "Ω", "ж", "中", "日本", "한", "ا", "א", "ह", "ि", "e\u0301", "\u00a0", "\u3000", "\u2003",
+       "\u200b", "\u200d", "\u0085", "🙂", "👍🏽", "👨\u200d👩\u200d👧", "½", "²", "٣", "１", "Ａ", "ａ", "！",
+       "‘", "’", "“", "—", "…", "ǅ", "ﬁ", "\u0001"]
+    + ["<|im_start|>", "<|im_end|>", "<|endoftext|>", "<s>", "</s>", "<start_of_turn>", "<end_of_turn>",
+       "<bos>", "<eos>", "<unk>", "<0x41>", "<|eot_id|>", "<pad>", "▁", "Ġ"]
+)
+
+
+def fuzz_cases():
+    import random
+    rng = random.Random(FUZZ_SEED)
+    return ["".join(rng.choice(FUZZ_ALPHABET) for _ in range(rng.randint(1, 40))) for _ in range(FUZZ_COUNT)]
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -61,6 +82,10 @@ def main():
     args = ap.parse_args()
 
     cases = json.load(open(os.path.join(HERE, "tokenizer_cases.json"), encoding="utf-8"))["cases"]
+    fuzz = fuzz_cases()
+    with open(os.path.join(HERE, "tokenizer_fuzz_cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"description": f"{FUZZ_COUNT} random strings, seed {FUZZ_SEED} (make_tokenizer_refs.py)",
+                   "cases": fuzz}, f, ensure_ascii=True, indent=0)
     os.makedirs(os.path.join(HERE, "refs"), exist_ok=True)
     summary = {}
     for name, rel in VOCABS.items():
@@ -116,6 +141,7 @@ def main():
             "generator": f"llama-cpp-python {llama_cpp.__version__} (tokenize(add_bos=add_special, special=True))",
             "n_vocab": llm.n_vocab(),
             "cases": out_cases,
+            "fuzz_ids": [llm.tokenize(t.encode("utf-8"), add_bos=False, special=True) for t in fuzz],
         }
         with open(os.path.join(HERE, "refs", name + ".json"), "w", encoding="utf-8") as f:
             json.dump(doc, f, separators=(",", ":"))
