@@ -3,8 +3,12 @@
 //
 // Arithmetic follows gguf-py's numpy code operation by operation in binary32, which equals ggml's scalar C:
 // one product `q * d` per element, and for the "_1" types `q * d + m` as a separate multiply and add.
-// We never fuse (Swift does not contract `a * b + c` into an FMA, even with `-mfma`), because gguf-py does
-// not. The integer part `q` is always exact in binary32, so operand order inside a product does not matter.
+// We never fuse (Swift does not contract `a * b + c` into an FMA, even with `-mfma` or `-target-cpu haswell`:
+// checked, no vfmadd is emitted), because gguf-py does not. It would not matter anyway: in every type with an
+// add (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K) the product of an f16-derived scale (<= 17 significant bits) and a
+// small integer (<= 6 bits) is exact in binary32, so a fused and an unfused evaluation round the same; a
+// `-march=native` build of ggml-quants.c (which GCC contracts to FMA) agrees bit for bit on our vectors and
+// the real models. Integer parts are exact in binary32, so operand order inside a product does not matter.
 
 extension Dequantize {
   @inline(__always)

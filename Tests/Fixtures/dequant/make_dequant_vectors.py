@@ -143,12 +143,32 @@ def reference(name, data):
 # ---- optional: ggml C through llama-cpp-python's libggml-base ----
 
 def load_ggml():
+    """ggml's dequantizers, as callables name -> (bytes, count) -> float32 array, or None.
+
+    $GGML_QUANTS_LIB may name a shared library built from ggml-quants.c (exports dequantize_row_<type>);
+    otherwise llama-cpp-python's libggml-base.so is used through ggml_get_type_traits()->to_float."""
+    path = os.environ.get("GGML_QUANTS_LIB")
+    if path:
+        lib = ctypes.CDLL(path)
+
+        def rows(name):
+            fn = getattr(lib, "dequantize_row_" + name.lower().replace("q8_k", "q8_K").replace("_k", "_K"), None)
+            if name == "F16":
+                fn = getattr(lib, "ggml_fp16_to_fp32_row", None)
+            if name == "BF16":
+                fn = getattr(lib, "ggml_bf16_to_fp32_row", None)
+            if fn is None:
+                return None
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64]
+            return fn
+        return rows, path
     for pattern in [os.path.join(p, "llama_cpp", "lib", "libggml-base.so") for p in sys.path if p]:
         for path in glob.glob(pattern):
             try:
                 lib = ctypes.CDLL(path)
             except OSError:
                 continue
+
             class Traits(ctypes.Structure):
                 _fields_ = [("type_name", ctypes.c_char_p), ("blck_size", ctypes.c_int64),
                             ("blck_size_interleave", ctypes.c_int64), ("type_size", ctypes.c_size_t),
@@ -156,7 +176,13 @@ def load_ggml():
                             ("from_float_ref", ctypes.c_void_p)]
             lib.ggml_get_type_traits.restype = ctypes.POINTER(Traits)
             lib.ggml_get_type_traits.argtypes = [ctypes.c_int]
-            return lib, path
+
+            def rows(name, lib=lib, Traits=Traits):
+                traits = lib.ggml_get_type_traits(GGML_IDS[name]).contents
+                if not traits.to_float:
+                    return None
+                return ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(traits.to_float)
+            return rows, path
     return None, None
 
 
@@ -166,10 +192,9 @@ GGML_IDS = {"F16": 1, "Q4_0": 2, "Q4_1": 3, "Q5_0": 6, "Q5_1": 7, "Q8_0": 8, "Q8
 
 
 def ggml_to_float(lib, name, data, count):
-    traits = lib.ggml_get_type_traits(GGML_IDS[name]).contents
-    if not traits.to_float:
+    fn = lib(name)
+    if fn is None:
         return None
-    fn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)(traits.to_float)
     src = np.ascontiguousarray(data)
     out = np.zeros(count, dtype=np.float32)
     fn(src.ctypes.data, out.ctypes.data, count)
@@ -233,7 +258,7 @@ def main():
         note = ""
         if lib is not None and name in GGML_IDS:
             c = ggml_to_float(lib, name, data, n)
-            note = "ggml C: no to_float" if c is None else "vs ggml C: %d differ (%d both NaN)" % compare_bits(expected, c)
+            note = "ggml C: no dequantizer" if c is None else "vs ggml C: %d of %d differ (%d both NaN)" % ((compare_bits(expected, c)[0], n, compare_bits(expected, c)[1]))
         print(f"{name:7} {n:6} elements, reference {source}; {note}")
 
     # GGUF plain types: random bytes (F16/BF16 include NaN payloads, Inf, subnormals).
@@ -255,13 +280,13 @@ def main():
         case = "gguf_" + name.lower()
         write_case(case, data, expected)
         lines.append(f"vector gguf {name} {n} {case}")
-        if lib is not None and name in GGML_IDS:
-            print(f"{name:7} vs ggml C: %d differ (%d both NaN)" % compare_bits(expected, ggml_to_float(lib, name, data, n)))
+        if lib is not None and name in GGML_IDS and (c := ggml_to_float(lib, name, data, n)) is not None:
+            print(f"{name:7} vs ggml C: %d differ (%d both NaN)" % compare_bits(expected, c))
 
     # Every binary16 code, as a checksum (F16 gguf-py semantics: NaN payload kept).
     allh = np.arange(65536, dtype=np.uint16)
     lines.append("checksum gguf F16 all16 %016x" % checksum(gguf.quants.dequantize(allh.view(np.uint8), T.F16)))
-    if lib is not None:
+    if lib is not None and lib("F16") is not None:
         print("F16 all codes vs ggml C: %d differ (%d both NaN)" % compare_bits(
             np.asarray(gguf.quants.dequantize(allh.view(np.uint8), T.F16), np.float32),
             ggml_to_float(lib, "F16", allh.view(np.uint8), 65536)))
@@ -340,8 +365,8 @@ def main():
             n = int(t.n_elements)
             assert out.size == n
             lines.append(f"real {model} {name} {t.name} {t.data_offset} {n} {checksum(out):016x}")
-            if lib is not None and name in GGML_IDS:
-                diff, _ = compare_bits(out, ggml_to_float(lib, name, data, n))
+            if lib is not None and name in GGML_IDS and (c := ggml_to_float(lib, name, data, n)) is not None:
+                diff, _ = compare_bits(out, c)
                 c_diffs[name] = c_diffs.get(name, 0) + diff
             seen.setdefault(name, []).append((t, out))
         for name, tensors in sorted(seen.items()):
