@@ -47,10 +47,21 @@ public enum Rules {
     summary: "A sharded model's index and shards disagree (tensor in the wrong shard, missing, duplicated, wrong total size): loaders may pick different tensors.",
     remedy: "Re-download the whole set.")
 
+  // MARK: PKL: pickle-based checkpoints (detector `pickle`)
+  public static let pickleCodeExecution = Rule(id: "PKL-001", severity: .critical, title: "Pickle runs code on load",
+    summary: "The checkpoint's pickle imports a module or function that executes commands, code, files or network access (os.system, subprocess, builtins.eval, ...). torch.load or pickle.load of this file runs it. Found by reading opcodes; nothing was unpickled.",
+    remedy: "Do not load it. Use a safetensors or GGUF version of the model from a trusted publisher.")
+  public static let pickleUnknownGlobal = Rule(id: "PKL-002", severity: .medium, title: "Pickle imports unusual globals",
+    summary: "The pickle imports globals that ordinary PyTorch/NumPy checkpoints do not. They may be harmless custom classes, or a way to run code.",
+    remedy: "Review the listed globals; load with torch.load(weights_only=True) or convert to safetensors.")
+  public static let pickleUnreadable = Rule(id: "PKL-003", severity: .high, title: "Pickle or archive cannot be fully read",
+    summary: "A pickle stream or its ZIP container is malformed, truncated, encrypted or a zip bomb, so it could not be checked completely.",
+    remedy: "Treat as unsafe; obtain a clean copy.")
+
   /// All rules, in id order.
   public static let all: [Rule] = [
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
-    readerDifferential, oddHeader, shardMismatch,
+    readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

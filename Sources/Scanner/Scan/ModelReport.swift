@@ -65,7 +65,9 @@ public struct ModelReport: Sendable {
   }
 
   /// Whether the input was fully scanned in the requested mode.
-  public var fullyScanned: Bool { notScanned.isEmpty && verdict != .error && verdict != .unsafe }
+  public var fullyScanned: Bool {
+    notScanned.isEmpty && verdict != .error && !findings.contains { $0.ruleID == Rules.malformed.id }
+  }
 
   /// The highest severity among the findings.
   public var maxSeverity: Severity? { findings.map(\.severity).max() }

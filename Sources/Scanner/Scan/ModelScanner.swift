@@ -28,7 +28,7 @@ public enum ModelScanner {
                                           ".onnx", ".h5", ".hdf5", ".keras", ".tflite", ".msgpack", ".joblib"]
 
   /// A unit of work found on disk.
-  enum Target { case model(String), unsupported(String, String) }
+  enum Target { case model(String), pickle(String, ContainerSniff), unsupported(String, String) }
 
   /// Scans every model found under `paths`.
   public static func scan(paths: [String], options: ScanOptions,
@@ -42,6 +42,9 @@ public enum ModelScanner {
       case .model(let path):
         progress?("scanning \(path)")
         reports.append(scanModel(path: path, options: options))
+      case .pickle(let path, let sniff):
+        progress?("scanning \(path)")
+        reports.append(scanPickle(path: path, sniff: sniff, options: options))
       case .unsupported(let path, let why):
         var r = ModelReport(path: path, format: "unknown", sha256: nil, files: [])
         r.findings.append(StructureDetector.finding(for: .unrecognized(path: path, detail: why)))
@@ -75,6 +78,34 @@ public enum ModelScanner {
     return applyBaseline(report, options)
   }
 
+  static let pickleKinds: [ContainerKind] = [.pytorchZip, .pickle, .pytorchLegacy, .numpyNPZ]
+
+  static func sniffContainer(_ path: String) -> ContainerSniff? {
+    guard let f = try? MappedFile(path: path) else { return nil }
+    return ContainerKind.sniff(file: f)
+  }
+
+  /// Scans a pickle-based checkpoint for code execution on load (opcodes only, never unpickled).
+  static func scanPickle(path: String, sniff: ContainerSniff, options: ScanOptions) -> ModelReport {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let file: MappedFile
+    do { file = try MappedFile(path: path) } catch {
+      var r = ModelReport(path: path, format: "unknown", sha256: nil, files: [])
+      r.findings.append(StructureDetector.finding(for: .format(FormatError(path: path, kind: .file(error)))))
+      return r
+    }
+    let sha = options.hash ? file.sha256Hex() : ""
+    let outcome = PickleDetector.scan(file, sniff: sniff)
+    var r = ModelReport(path: path, format: outcome.format, sha256: sha, files: [(path, file.count, sha)],
+      findings: outcome.findings, notScanned: outcome.notScanned)
+    r.timings.append((detector: PickleDetector.name, seconds: seconds(clock.now - start)))
+    if options.mode != .static {
+      r.notScanned.append("behavioural detectors do not run on pickle checkpoints; convert to safetensors or GGUF")
+    }
+    return applyBaseline(r, options)
+  }
+
   static func applyBaseline(_ r: ModelReport, _ options: ScanOptions) -> ModelReport {
     guard let baseline = options.baseline else { return r }
     var out = r
@@ -105,12 +136,24 @@ public enum ModelScanner {
         // A split set is one model: scan it once, through its first shard.
         if let (_, index, _) = GGUFSplitSet.splitName(path), index != 1, !topLevel { return }
         targets.append(.model(path))
-      } else if path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json") || topLevel {
+      } else if path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json") {
         targets.append(.model(path))
-      } else if let suffix = unsupportedWeightSuffixes.first(where: { path.lowercased().hasSuffix($0) }) {
-        targets.append(.unsupported(path, "\(suffix) weight containers are recognised but not scanned yet"))
+      } else if let sniff = sniffContainer(path) {
+        if pickleKinds.contains(sniff.kind) {
+          targets.append(.pickle(path, sniff))
+        } else if [.gguf, .ggufBigEndian, .safetensors].contains(sniff.kind) {
+          targets.append(.model(path))
+        } else if let suffix = unsupportedWeightSuffixes.first(where: { path.lowercased().hasSuffix($0) }) {
+          targets.append(.unsupported(path, "\(suffix) file (\(sniff.kind)) is recognised but not scanned yet"))
+        } else if [.onnx, .hdf5, .tflite, .numpyNPY, .ggmlLegacy].contains(sniff.kind) {
+          targets.append(.unsupported(path, "\(sniff.kind) file is recognised (\(sniff.evidence)) but not scanned yet"))
+        } else if topLevel {
+          targets.append(.unsupported(path, "not a model file (\(sniff.kind))"))
+        } else {
+          skipped.append((path, "not a model file (\(sniff.kind))"))
+        }
       } else {
-        skipped.append((path, "not a model file"))
+        targets.append(.model(path))  // unreadable: ModelInput.open reports the I/O error
       }
       return
     }
