@@ -78,7 +78,7 @@ def statement(r):
     return "{% if " + expr(r, 2) + " %}Y{% elif " + expr(r, 2) + " %}M{% else %}N{% endif %}"
 
 
-def probes(count=2000, seed=20241126):
+def probes(count=1000, seed=20241126):
     r = random.Random(seed)
     return [(f"fuzz_{i:04d}", statement(r) + "|" + statement(r), VARIABLES) for i in range(count)]
 

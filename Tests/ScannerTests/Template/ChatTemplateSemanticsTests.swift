@@ -43,7 +43,7 @@ import Testing
   /// The fixture loaded (a missing fixture must not make the suite pass vacuously).
   @Test func fixtureHasProbes() {
     #expect(Self.probes.count > 100)
-    #expect(Self.fuzzProbes.count >= 2600)
+    #expect(Self.fuzzProbes.count >= 1600)
   }
 
   /// Seeded random expressions and whitespace-control layouts (fuzz_probes.py): no render may differ
