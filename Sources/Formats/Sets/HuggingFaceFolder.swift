@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A Hugging Face model folder: weights plus `config.json`, `tokenizer.json`, `tokenizer_config.json`,
+/// `generation_config.json`, recognised as one model.
+public struct HuggingFaceFolder: Sendable {
+  public let path: String
+  public let configJSON: String?
+  public let tokenizerJSON: String?
+  public let tokenizerConfigJSON: String?
+  public let generationConfigJSON: String?
+  public let safetensorsIndex: String?
+  public let safetensorsFiles: [String]
+  public let ggufFiles: [String]
+  /// Every other file in the folder (not descended into).
+  public let otherFiles: [String]
+
+  /// Lists `path`; returns nil if it holds no weights.
+  public static func recognise(_ path: String) -> HuggingFaceFolder? {
+    guard let dir = opendir(path) else { return nil }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    names.sort()
+    func has(_ n: String) -> String? { names.contains(n) ? path + "/" + n : nil }
+    let st = names.filter { $0.hasSuffix(".safetensors") }.map { path + "/" + $0 }
+    let gg = names.filter { $0.hasSuffix(".gguf") }.map { path + "/" + $0 }
+    let index = has("model.safetensors.index.json") ?? names.first { $0.hasSuffix(".safetensors.index.json") }.map { path + "/" + $0 }
+    guard index != nil || !st.isEmpty || !gg.isEmpty else { return nil }
+    let known: Set<String> = ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"]
+    let other = names.filter { !known.contains($0) && !$0.hasSuffix(".safetensors") && !$0.hasSuffix(".gguf") && !$0.hasSuffix(".index.json") }
+    return HuggingFaceFolder(path: path, configJSON: has("config.json"), tokenizerJSON: has("tokenizer.json"),
+      tokenizerConfigJSON: has("tokenizer_config.json"), generationConfigJSON: has("generation_config.json"),
+      safetensorsIndex: index, safetensorsFiles: index == nil ? st : [], ggufFiles: gg, otherFiles: other.map { path + "/" + $0 })
+  }
+}

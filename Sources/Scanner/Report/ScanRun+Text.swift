@@ -1,0 +1,67 @@
+extension ScanRun {
+  /// The human-readable report: a verdict line per model, then findings grouped by severity with evidence.
+  public func text(color: Bool) -> String {
+    func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+    func verdictLabel(_ v: Verdict) -> String {
+      switch v {
+      case .clean: paint("CLEAN", "1;32")
+      case .suspicious: paint("SUSPICIOUS", "1;33")
+      case .backdoored: paint("BACKDOORED", "1;31")
+      case .unsafe: paint("UNSAFE", "1;31")
+      case .error: paint("ERROR", "1;35")
+      }
+    }
+    func sevLabel(_ s: Severity) -> String {
+      switch s {
+      case .critical: paint("critical", "1;31")
+      case .high: paint("high", "31")
+      case .medium: paint("medium", "33")
+      case .low: paint("low", "36")
+      case .info: paint("info", "2")
+      }
+    }
+    var out = ""
+    for r in reports {
+      out += "\(verdictLabel(r.verdict))  \(r.path)  [\(r.format)\(r.sha256.map { ", sha256 " + String($0.prefix(16)) + "…" } ?? "")]\n"
+      for sev in Severity.allCases.reversed() {
+        let fs = r.findings.filter { $0.severity == sev }
+        for f in fs {
+          out += "  \(sevLabel(sev)) \(f.ruleID) \(f.title)\n"
+          out += "      \(f.detail)\n"
+          if let file = f.file, file != r.path || f.byteOffset != nil {
+            out += "      at \(file)\(f.byteOffset.map { " offset \($0)" } ?? "")\n"
+          }
+          for e in f.evidence.prefix(6) where e.label != "anomaly" {
+            out += "      \(e.label): \(e.value.serialized())\n"
+          }
+        }
+      }
+      for t in r.triggers.prefix(5) {
+        out += "  trigger \"\(t.text)\" score \(t.score)\(t.target.map { " -> \"\($0)\"" } ?? "") (\(t.source))\n"
+      }
+      for s in r.suppressed {
+        out += "  accepted by baseline: \(s.finding.ruleID) \(s.finding.title) — \(s.justification)\n"
+      }
+      for n in r.notScanned { out += "  " + paint("not scanned: ", "1;35") + n + "\n" }
+      if !r.timings.isEmpty {
+        out += "  time: " + r.timings.map { "\($0.detector) \(String(format3($0.seconds)))s" }.joined(separator: ", ") + "\n"
+      }
+    }
+    if !skipped.isEmpty {
+      out += "skipped \(skipped.count) non-model file\(skipped.count == 1 ? "" : "s"):\n"
+      for s in skipped.prefix(20) { out += "  \(s.path): \(s.reason)\n" }
+      if skipped.count > 20 { out += "  … and \(skipped.count - 20) more\n" }
+    }
+    let counts = Verdict.allCases.compactMap { v -> String? in
+      let n = reports.filter { $0.verdict == v }.count
+      return n > 0 ? "\(n) \(v.rawValue)" : nil
+    }
+    out += "\(reports.count) model\(reports.count == 1 ? "" : "s") scanned (\(options.mode.rawValue)): \(counts.joined(separator: ", ")); verdict \(verdictLabel(verdict)); exit \(exitCode)\n"
+    return out
+  }
+}
+
+func format3(_ x: Double) -> String {
+  let v = (x * 1000).rounded() / 1000
+  return String(v)
+}

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Formats
+
+/// The outcome of `scan PATH...`: one report per model found, plus the files that were skipped.
+public struct ScanRun: Sendable {
+  public var reports: [ModelReport]
+  /// Files that are not models (README, images, ...), with the reason; they do not affect the exit code.
+  public var skipped: [(path: String, reason: String)]
+  public let options: ScanOptions
+
+  /// The overall verdict: the worst of the models'.
+  public var verdict: Verdict { reports.map(\.verdict).max() ?? .clean }
+
+  /// 0: nothing at or above `--fail-on`; 1: findings at or above it; 2: an input could not be fully scanned.
+  public var exitCode: Int32 {
+    if reports.contains(where: { !$0.fullyScanned }) { return 2 }
+    if reports.contains(where: { r in r.findings.contains { $0.severity >= options.failOn } }) { return 1 }
+    return 0
+  }
+}
+
+/// Finds the models under the paths a user names and runs the detectors on each.
+public enum ModelScanner {
+  /// File name endings of weight containers we recognise but cannot scan yet: never skipped silently.
+  static let unsupportedWeightSuffixes = [".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".npy", ".npz",
+                                          ".onnx", ".h5", ".hdf5", ".keras", ".tflite", ".msgpack", ".joblib"]
+
+  /// A unit of work found on disk.
+  enum Target { case model(String), unsupported(String, String) }
+
+  /// Scans every model found under `paths`.
+  public static func scan(paths: [String], options: ScanOptions,
+                          progress: (@Sendable (String) -> Void)? = nil) -> ScanRun {
+    var targets: [Target] = []
+    var skipped: [(String, String)] = []
+    for p in paths { discover(p, into: &targets, skipped: &skipped, topLevel: true) }
+    var reports: [ModelReport] = []
+    for t in targets {
+      switch t {
+      case .model(let path):
+        progress?("scanning \(path)")
+        reports.append(scanModel(path: path, options: options))
+      case .unsupported(let path, let why):
+        var r = ModelReport(path: path, format: "unknown", sha256: nil, files: [])
+        r.findings.append(StructureDetector.finding(for: .unrecognized(path: path, detail: why)))
+        r.notScanned.append("\(path): \(why)")
+        reports.append(r)
+      }
+    }
+    return ScanRun(reports: reports, skipped: skipped.map { (path: $0.0, reason: $0.1) }, options: options)
+  }
+
+  /// Runs the detectors of `options.mode` on one model input.
+  public static func scanModel(path: String, options: ScanOptions) -> ModelReport {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let input: ModelInput
+    do { input = try ModelInput.open(path: path) } catch {
+      var r = ModelReport(path: path, format: "unknown", sha256: nil, files: [])
+      r.findings.append(StructureDetector.finding(for: error))
+      r.timings.append((detector: StructureDetector.name, seconds: seconds(clock.now - start)))
+      if case .format(let e) = error, case .file = e.kind { r.notScanned.append("\(path): \(e)") }
+      return applyBaseline(r, options)
+    }
+    let inspect = Inspector.report(for: input, hash: options.hash)
+    var report = ModelReport(path: input.path, format: inspect.format,
+      sha256: inspect.files.count == 1 ? inspect.files[0].sha256 : nil, files: inspect.files)
+    report.findings += StructureDetector.findings(for: input)
+    report.timings.append((detector: StructureDetector.name, seconds: seconds(clock.now - start)))
+    if options.mode != .static {
+      report.notScanned.append("behavioural detectors (--mode \(options.mode.rawValue)) are not available in this version; only static checks ran")
+    }
+    return applyBaseline(report, options)
+  }
+
+  static func applyBaseline(_ r: ModelReport, _ options: ScanOptions) -> ModelReport {
+    guard let baseline = options.baseline else { return r }
+    var out = r
+    out.findings = []
+    for f in r.findings {
+      let sha = f.file.flatMap { file in r.files.first { $0.path == file }?.sha256 } ?? r.sha256
+      if let why = baseline.justification(sha256: sha, ruleID: f.ruleID) {
+        out.suppressed.append((finding: f, justification: why))
+      } else {
+        out.findings.append(f)
+      }
+    }
+    return out
+  }
+
+  static func seconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+  }
+
+  static func discover(_ path: String, into targets: inout [Target], skipped: inout [(String, String)], topLevel: Bool) {
+    var st = stat()
+    guard stat(path, &st) == 0 else {
+      targets.append(.model(path))  // ModelInput.open reports the I/O error
+      return
+    }
+    if (st.st_mode & S_IFMT) != S_IFDIR {
+      if path.hasSuffix(".gguf") {
+        // A split set is one model: scan it once, through its first shard.
+        if let (_, index, _) = GGUFSplitSet.splitName(path), index != 1, !topLevel { return }
+        targets.append(.model(path))
+      } else if path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json") || topLevel {
+        targets.append(.model(path))
+      } else if let suffix = unsupportedWeightSuffixes.first(where: { path.lowercased().hasSuffix($0) }) {
+        targets.append(.unsupported(path, "\(suffix) weight containers are recognised but not scanned yet"))
+      } else {
+        skipped.append((path, "not a model file"))
+      }
+      return
+    }
+    if let folder = HuggingFaceFolder.recognise(path), folder.ggufFiles.isEmpty || !folder.safetensorsFiles.isEmpty || folder.safetensorsIndex != nil {
+      targets.append(.model(path))
+      for f in folder.ggufFiles { discover(f, into: &targets, skipped: &skipped, topLevel: false) }
+      for f in folder.otherFiles { discover(f, into: &targets, skipped: &skipped, topLevel: false) }
+      return
+    }
+    for name in listDirectory(path) { discover(path + "/" + name, into: &targets, skipped: &skipped, topLevel: false) }
+  }
+
+  static func listDirectory(_ path: String) -> [String] {
+    guard let dir = opendir(path) else { return [] }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+      }
+      if name != "." && name != ".." && !name.hasPrefix(".") { names.append(name) }
+    }
+    return names.sorted()
+  }
+}
