@@ -1,3 +1,4 @@
+import Formats
 import Testing
 @testable import Scanner
 
@@ -304,5 +305,21 @@ private func render(_ source: String, _ variables: [(name: String, value: Templa
     #expect(throws: TemplateError.limitExceeded(what: "rendered output bytes", limit: 10_000_000, location: SourceLocation(line: 1, column: 26, byteOffset: 25))) {
       _ = try big.render(variables: [], limits: TemplateLimits(maxOutputBytes: 10_000_000))
     }
+  }
+}
+
+@Suite struct TemplateValueJSONTests {
+  /// JSON numbers keep Python's int/float split and duplicate keys keep the first position, last value.
+  @Test func jsonConvertsLikePythonJSONLoads() throws {
+    let doc = try JSONParser.parse(Array(#"{"a": 1, "b": 1.0, "a": [2e0, null, true], "c": "é"}"#.utf8))
+    let v = try #require(TemplateValue(json: doc.value))
+    let t = try ChatTemplate.parse("{{ v|tojson }} {{ v.a[0] }}")
+    #expect(try t.render(variables: [("v", v)]) == #"{"a": [2.0, null, true], "b": 1.0, "c": "é"} 2.0"#)
+  }
+
+  /// An integer Python would keep exactly but 64 bits cannot is refused rather than rounded.
+  @Test func hugeJSONIntegerIsRefused() throws {
+    let doc = try JSONParser.parse(Array("[123456789012345678901234567890]".utf8))
+    #expect(TemplateValue(json: doc.value) == nil)
   }
 }
