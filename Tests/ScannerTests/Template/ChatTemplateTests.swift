@@ -323,3 +323,21 @@ private func render(_ source: String, _ variables: [(name: String, value: Templa
     #expect(TemplateValue(json: doc.value) == nil)
   }
 }
+
+@Suite struct TransformersPreprocessingTests {
+  /// None-valued keys are dropped and reasoning fields aliased, as transformers 5 does before rendering.
+  @Test func messagesArePreprocessedLikeTransformers() {
+    let messages: [TemplateValue] = [
+      ["role": "assistant", "content": nil, "tool_calls": [], "reasoning": "r1"],
+      ["role": "user", "content": "hi", "thinking": nil],
+    ]
+    let out = ChatTemplateInput.transformersPreprocessed(messages)
+    #expect(out[0] == ["thinking": "r1", "role": "assistant", "tool_calls": [], "reasoning": "r1", "reasoning_content": "r1"])
+    guard case .object(let first) = out[0] else { return }
+    #expect(first.map(\.key) == ["thinking", "role", "tool_calls", "reasoning", "reasoning_content"])
+    #expect(out[1] == ["role": "user", "content": "hi"])
+    // Python: {"thinking": r, **message, "reasoning_content": r} keeps the message's own thinking.
+    let both = ChatTemplateInput.transformersPreprocessed([["role": "assistant", "thinking": "t", "reasoning_content": "rc"]])
+    #expect(both[0] == ["thinking": "t", "role": "assistant", "reasoning_content": "rc"])
+  }
+}
