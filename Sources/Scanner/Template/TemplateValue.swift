@@ -138,3 +138,36 @@ public struct ChatTemplateInput: Sendable {
     self.now = now
   }
 }
+
+extension ChatTemplateInput {
+  /// The messages as transformers 5's `apply_chat_template` hands them to the template.
+  ///
+  /// Mirrors `_normalize_chat_messages` (drops message keys whose value is `None`) and
+  /// `_alias_reasoning_fields` (the first non-`None` of `reasoning_content`, `thinking`, `reasoning`
+  /// is exposed as both `thinking`, first, and `reasoning_content`). Not included:
+  /// `continue_final_message` and control-token sanitisation.
+  ///
+  /// - Parameter messages: Messages as a caller would pass them to `apply_chat_template`.
+  /// - Returns: The messages the template sees.
+  public static func transformersPreprocessed(_ messages: [TemplateValue]) -> [TemplateValue] {
+    messages.map { message in
+      guard case .object(let entries) = message else { return message }
+      var kept = entries.filter { $0.value != .none }
+      let reasoning = ["reasoning_content", "thinking", "reasoning"].lazy.compactMap { key in
+        kept.first(where: { $0.key == key })?.value
+      }.first
+      guard let reasoning else { return .object(kept) }
+      // {"thinking": r, **message, "reasoning_content": r}
+      // The literal's "thinking" slot comes first; **message then overwrites its value if present.
+      let ownThinking = kept.first(where: { $0.key == "thinking" })?.value
+      kept.removeAll { $0.key == "thinking" }
+      kept.insert((key: "thinking", value: ownThinking ?? reasoning), at: 0)
+      if let i = kept.firstIndex(where: { $0.key == "reasoning_content" }) {
+        kept[i].value = reasoning
+      } else {
+        kept.append((key: "reasoning_content", value: reasoning))
+      }
+      return .object(kept)
+    }
+  }
+}

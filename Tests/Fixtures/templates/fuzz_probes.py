@@ -78,6 +78,37 @@ def statement(r):
     return "{% if " + expr(r, 2) + " %}Y{% elif " + expr(r, 2) + " %}M{% else %}N{% endif %}"
 
 
-def probes(count=2000, seed=20241126):
+def probes(count=1000, seed=20241126):
     r = random.Random(seed)
     return [(f"fuzz_{i:04d}", statement(r) + "|" + statement(r), VARIABLES) for i in range(count)]
+
+
+WS = ["", " ", "  ", "\n", "\n\n", "\t", " \n ", "\n    ", "x", " y ", "\u00a0", "\r\n", "\n  z\n"]
+
+
+def tag(r, body):
+    left = r.choice(["", "", "-", "+"])
+    right = r.choice(["", "", "-", "+"])
+    return "{%" + left + " " + body + " " + right + "%}"
+
+
+def ws_node(r, depth):
+    k = r.random()
+    if depth <= 0 or k < 0.3:
+        return r.choice(WS)
+    if k < 0.45:
+        return "{{" + r.choice(["", "-"]) + " 'v' " + r.choice(["", "-"]) + "}}"
+    if k < 0.55:
+        return "{#" + r.choice(["", "-", "+"]) + " c " + r.choice(["", "-", "+"]) + "#}"
+    inner = "".join(ws_node(r, depth - 1) for _ in range(r.randint(1, 4)))
+    if k < 0.75:
+        other = "".join(ws_node(r, depth - 1) for _ in range(r.randint(0, 2)))
+        return tag(r, "if " + r.choice(["true", "false"])) + inner + tag(r, "else") + other + tag(r, "endif")
+    if k < 0.9:
+        return tag(r, "for i in [1, 2]") + inner + tag(r, "endfor")
+    return tag(r, "set b") + inner + tag(r, "endset") + "{{ b }}"
+
+
+def whitespace_probes(count=600, seed=424242):
+    r = random.Random(seed)
+    return [(f"ws_{i:04d}", "".join(ws_node(r, 3) for _ in range(r.randint(1, 5))), VARIABLES) for i in range(count)]

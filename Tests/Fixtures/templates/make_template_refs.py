@@ -322,8 +322,8 @@ def semantics(fuzz=False):
     from transformers.utils.chat_template_utils import _compile_jinja_template
     sys.path.insert(0, HERE)
     if fuzz:
-        from fuzz_probes import probes
-        PROBES = probes()
+        from fuzz_probes import probes, whitespace_probes
+        PROBES = probes() + whitespace_probes()
     else:
         from semantics_probes import PROBES
 

@@ -1,3 +1,4 @@
+import Formats
 import Testing
 @testable import Scanner
 
@@ -304,5 +305,39 @@ private func render(_ source: String, _ variables: [(name: String, value: Templa
     #expect(throws: TemplateError.limitExceeded(what: "rendered output bytes", limit: 10_000_000, location: SourceLocation(line: 1, column: 26, byteOffset: 25))) {
       _ = try big.render(variables: [], limits: TemplateLimits(maxOutputBytes: 10_000_000))
     }
+  }
+}
+
+@Suite struct TemplateValueJSONTests {
+  /// JSON numbers keep Python's int/float split and duplicate keys keep the first position, last value.
+  @Test func jsonConvertsLikePythonJSONLoads() throws {
+    let doc = try JSONParser.parse(Array(#"{"a": 1, "b": 1.0, "a": [2e0, null, true], "c": "é"}"#.utf8))
+    let v = try #require(TemplateValue(json: doc.value))
+    let t = try ChatTemplate.parse("{{ v|tojson }} {{ v.a[0] }}")
+    #expect(try t.render(variables: [("v", v)]) == #"{"a": [2.0, null, true], "b": 1.0, "c": "é"} 2.0"#)
+  }
+
+  /// An integer Python would keep exactly but 64 bits cannot is refused rather than rounded.
+  @Test func hugeJSONIntegerIsRefused() throws {
+    let doc = try JSONParser.parse(Array("[123456789012345678901234567890]".utf8))
+    #expect(TemplateValue(json: doc.value) == nil)
+  }
+}
+
+@Suite struct TransformersPreprocessingTests {
+  /// None-valued keys are dropped and reasoning fields aliased, as transformers 5 does before rendering.
+  @Test func messagesArePreprocessedLikeTransformers() {
+    let messages: [TemplateValue] = [
+      ["role": "assistant", "content": nil, "tool_calls": [], "reasoning": "r1"],
+      ["role": "user", "content": "hi", "thinking": nil],
+    ]
+    let out = ChatTemplateInput.transformersPreprocessed(messages)
+    #expect(out[0] == ["thinking": "r1", "role": "assistant", "tool_calls": [], "reasoning": "r1", "reasoning_content": "r1"])
+    guard case .object(let first) = out[0] else { return }
+    #expect(first.map(\.key) == ["thinking", "role", "tool_calls", "reasoning", "reasoning_content"])
+    #expect(out[1] == ["role": "user", "content": "hi"])
+    // Python: {"thinking": r, **message, "reasoning_content": r} keeps the message's own thinking.
+    let both = ChatTemplateInput.transformersPreprocessed([["role": "assistant", "thinking": "t", "reasoning_content": "rc"]])
+    #expect(both[0] == ["thinking": "t", "role": "assistant", "reasoning_content": "rc"])
   }
 }
