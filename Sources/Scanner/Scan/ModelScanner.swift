@@ -163,7 +163,8 @@ public enum ModelScanner {
       for f in folder.otherFiles { discover(f, into: &targets, skipped: &skipped, topLevel: false) }
       return
     }
-    for name in listDirectory(path) { discover(path + "/" + name, into: &targets, skipped: &skipped, topLevel: false) }
+    let base = path.hasSuffix("/") ? String(path.dropLast()) : path
+    for name in listDirectory(path) { discover(base + "/" + name, into: &targets, skipped: &skipped, topLevel: false) }
   }
 
   static func listDirectory(_ path: String) -> [String] {
