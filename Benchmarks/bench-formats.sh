@@ -15,7 +15,11 @@
 #
 # Environment: BENCH_OUT (JSON results folder, default /tmp/bench-formats), BENCH_SAFETENSORS (the big file,
 # default /tmp/bench-big-f16.safetensors, created when missing), BENCH_MIN_SECONDS (per timing, default 2),
-# BENCH_SWIFT_FLAGS (extra `swift build` flags, e.g. "-Xswiftc -Xcc -Xswiftc -mfma"), BENCH_SKIP_GEMMA=1.
+# BENCH_SWIFT_FLAGS (extra `swift build` flags, e.g. "-Xswiftc -Xcc -Xswiftc -mfma"), BENCH_SKIP_GEMMA=1,
+# BENCH_LIBGGML (a libggml-base.so to use instead of the one in llama-cpp-python's site-packages/llama_cpp/lib).
+#
+# Wall time and process CPU time are both reported; on a shared machine (2 cores, many jobs) the CPU time is the
+# fair comparison, and the goal lines use it.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

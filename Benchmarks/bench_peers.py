@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peer timings for Benchmarks/bench-formats.sh: the reference implementations, measured in-process.
 
-Every timing excludes interpreter start and imports; each operation is repeated and the median is reported.
+Every timing excludes interpreter start and imports; each operation is repeated and the median is reported, in
+wall time and in process CPU time (steadier on a shared machine). Per-type dequantization rates use CPU time.
 Prints one JSON object on stdout.
 
     bench_peers.py gguf-open PATH [--no-gguf-py]
@@ -13,7 +14,7 @@ Prints one JSON object on stdout.
                                           full dequantizing pass over every tensor into a float32 buffer:
                                           numpy via gguf.quants.dequantize, and ggml's own C to_float (type traits)
 
-Environment: BENCH_MIN_SECONDS (default 2), BENCH_MAX_ITERATIONS (default 200) bound the repetitions.
+Environment: BENCH_LIBGGML (path of a libggml-base.so to use instead of llama-cpp-python's), BENCH_MIN_SECONDS (default 2), BENCH_MAX_ITERATIONS (default 200) bound the repetitions.
 """
 from __future__ import annotations
 
@@ -34,23 +35,30 @@ def measure(fn, min_seconds: float = MIN_SECONDS, max_iterations: int = MAX_ITER
     for _ in range(warmup):
         fn()
     samples = []
+    cpu_samples = []
     start = time.perf_counter()
     while len(samples) < max_iterations:
         t0 = time.perf_counter()
+        c0 = time.process_time()
         fn()
+        cpu_samples.append(time.process_time() - c0)
         samples.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds and len(samples) >= 3:
             break
         if samples[0] >= min_seconds and len(samples) >= 1 and elapsed >= 2 * min_seconds:
             break
-    return {"median_s": statistics.median(samples), "min_s": min(samples), "iterations": len(samples)}
+    return {"median_s": statistics.median(samples), "min_s": min(samples),
+            "cpu_median_s": statistics.median(cpu_samples), "cpu_min_s": min(cpu_samples), "iterations": len(samples)}
 
 
 # MARK: - ggml through ctypes
 
 def find_libggml_base() -> str | None:
-    """The libggml-base shared library that llama-cpp-python installs (gguf_* live in it)."""
+    """The libggml-base shared library that llama-cpp-python installs (gguf_* live in it); BENCH_LIBGGML overrides."""
+    override = os.environ.get("BENCH_LIBGGML")
+    if override:
+        return override if os.path.exists(override) else None
     try:
         import llama_cpp  # noqa: F401  (only to locate the package)
         roots = [os.path.dirname(llama_cpp.__file__)]
@@ -203,17 +211,20 @@ def bench_dequant(path: str, tensors_json: str | None) -> dict:
         def numpy_pass():
             per_type: dict[str, float] = {}
             for name, tname, tid, off, nb, ne in table:
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 values = dequantize(data[off:off + nb], GGMLQuantizationType(tid))
                 out_buffer[:ne] = values.reshape(-1)  # F32 "dequantizes" to a view: copy so every type does work
-                per_type[tname] = per_type.get(tname, 0.0) + time.perf_counter() - t0
+                per_type[tname] = per_type.get(tname, 0.0) + time.process_time() - t0
             return per_type
 
         np.asarray(data[:: 1 << 12]).sum()  # fault the file into the page cache before timing
         t0 = time.perf_counter()
+        c0 = time.process_time()
         per_type = numpy_pass()
         elapsed = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         result["numpy"] = {"seconds": elapsed, "gbps": total_bytes / elapsed / 1e9,
+                           "cpu_seconds": cpu, "cpu_gbps": total_bytes / cpu / 1e9,
                            "per_type_gbps": {k: by_type[k]["bytes"] / v / 1e9 for k, v in per_type.items() if v > 0}}
     except Exception as e:  # a type numpy cannot dequantize
         result["numpy"] = {"error": f"{type(e).__name__}: {e}"}
@@ -240,25 +251,29 @@ def bench_dequant(path: str, tensors_json: str | None) -> dict:
         def ggml_pass():
             per_type: dict[str, float] = {}
             for name, tname, tid, off, nb, ne in table:
-                t0 = time.perf_counter()
+                t0 = time.process_time()
                 fn = funcs[tid]
                 if fn is None:  # F32: no to_float in ggml; a copy is the "dequantization"
                     ctypes.memmove(out_ptr, base + off, nb)
                 else:
                     fn(base + off, out_ptr, ne)
-                per_type[tname] = per_type.get(tname, 0.0) + time.perf_counter() - t0
+                per_type[tname] = per_type.get(tname, 0.0) + time.process_time() - t0
             return per_type
 
         ggml_pass()  # warm-up
-        best = None
+        best_wall, best = None, None
         for _ in range(3):
             t0 = time.perf_counter()
+            c0 = time.process_time()
             per_type = ggml_pass()
             elapsed = time.perf_counter() - t0
-            if best is None or elapsed < best[0]:
-                best = (elapsed, per_type)
-        elapsed, per_type = best
-        result["ggml_c"] = {"seconds": elapsed, "gbps": total_bytes / elapsed / 1e9, "library": where,
+            cpu = time.process_time() - c0
+            best_wall = elapsed if best_wall is None else min(best_wall, elapsed)
+            if best is None or cpu < best[0]:
+                best = (cpu, per_type)
+        cpu, per_type = best
+        result["ggml_c"] = {"seconds": best_wall, "gbps": total_bytes / best_wall / 1e9, "cpu_seconds": cpu,
+                            "cpu_gbps": total_bytes / cpu / 1e9, "library": where,
                             "per_type_gbps": {k: by_type[k]["bytes"] / v / 1e9 for k, v in per_type.items() if v > 0}}
     except Exception as e:
         result["ggml_c"] = {"error": f"{type(e).__name__}: {e}"}

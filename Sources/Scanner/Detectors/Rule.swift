@@ -58,10 +58,31 @@ public enum Rules {
     summary: "A pickle stream or its ZIP container is malformed, truncated, encrypted or a zip bomb, so it could not be checked completely.",
     remedy: "Treat as unsafe; obtain a clean copy.")
 
+  // MARK: TPL: chat templates (detector `chat-template`)
+  public static let templateUnparsable = Rule(id: "TPL-001", severity: .medium, title: "Chat template cannot be parsed",
+    summary: "The chat template is not valid Jinja (or uses constructs the scanner refuses), so it could not be audited; inference engines may render it differently or fail.",
+    remedy: "Compare it with the template of the model's official release.")
+  public static let templateContentGate = Rule(id: "TPL-002", severity: .high, title: "Chat template branches on message content or date",
+    summary: "A template condition tests what the user wrote (substrings, prefixes, comparisons with literals) or the current date. That is how inference-time template backdoors inject hidden instructions only when a trigger appears; standard families test roles, not content. Strings in the condition are trigger candidates.",
+    remedy: "Replace the template with the family's official one; if you wrote it, accept it in the baseline with a justification.")
+  public static let templateContentTest = Rule(id: "TPL-006", severity: .low, title: "Chat template tests message content",
+    summary: "A condition compares what the user wrote with a literal but the branch emits no text of its own (e.g. reasoning toggles like '/think'). Usually a feature; its literals are still tried as trigger candidates.",
+    remedy: "Check the literal against the model card.")
+  public static let templateURL = Rule(id: "TPL-003", severity: .medium, title: "Chat template contains a URL",
+    summary: "URLs in a template are emitted into prompts; attackers use them to steer answers to their sites.",
+    remedy: "Check why the template mentions the address.")
+  public static let templateHiddenCharacters = Rule(id: "TPL-004", severity: .high, title: "Invisible or bidi characters in chat template",
+    summary: "Zero-width, bidi-control or other invisible characters hide text from reviewers while the model still sees it.",
+    remedy: "Inspect the template byte by byte; use the official template.")
+  public static let templateSandboxEscape = Rule(id: "TPL-005", severity: .critical, title: "Chat template reaches Python internals",
+    summary: "Constructs such as __class__, __globals__, __subclasses__, cycler or joiner are how server-side template injection escapes the Jinja sandbox (CVE-2024-34359 and successors) and runs code in engines that render templates unsandboxed.",
+    remedy: "Do not serve this model with that template.")
+
   /// All rules, in id order.
   public static let all: [Rule] = [
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
     readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
+    templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

@@ -72,6 +72,11 @@ public enum ModelScanner {
       sha256: inspect.files.count == 1 ? inspect.files[0].sha256 : nil, files: inspect.files)
     report.findings += StructureDetector.findings(for: input)
     report.timings.append((detector: StructureDetector.name, seconds: seconds(clock.now - start)))
+    let templateStart = clock.now
+    let templates = ChatTemplateAudit.audit(input)
+    report.findings += templates.findings
+    report.triggers += templates.triggers
+    report.timings.append((detector: ChatTemplateAudit.name, seconds: seconds(clock.now - templateStart)))
     if options.mode != .static {
       report.notScanned.append("behavioural detectors (--mode \(options.mode.rawValue)) are not available in this version; only static checks ran")
     }
