@@ -161,3 +161,35 @@ import Scanner
     }
   }
 }
+
+/// The tokenizer.json adapter against Hugging Face `tokenizers` on the SmolLM2 tokenizer.json that
+/// transformers writes from the GGUF (make_hf_tokenizer_refs.py; gated like the real models).
+@Suite struct TokenizerJSONReferenceTests {
+  struct HFRef: Decodable {
+    let ids: [[Int32]]
+    let fuzz_ids: [[Int32]]
+  }
+
+  /// Our ids equal `tokenizers`' for every test text and fuzz string.
+  @Test(.enabled(if: TokenizerReferenceTests.realModelsEnabled))
+  func smolLM2TokenizerJSONMatchesHuggingFace() throws {
+    let dir = URL(fileURLWithPath: TokenizerReferenceTests.path(for: "real:smollm2-hf-tokenizer"))
+    let json = try Data(contentsOf: dir.appendingPathComponent("tokenizer.json"))
+    let config = try Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json"))
+    let tokenizer = try Tokenizer(tokenizerJSON: Array(json), tokenizerConfig: Array(config))
+    let ref = try JSONDecoder().decode(
+      HFRef.self,
+      from: Data(contentsOf: TokenizerReferenceTests.fixtures.appendingPathComponent("refs/hf-smollm2-tokenizer-json.json")))
+    var matched = 0
+    var failures: [String] = []
+    let pairs = zip(TokenizerReferenceTests.texts, ref.ids).map { ($0, $1) }
+      + zip(TokenizerReferenceTests.fuzzTexts, ref.fuzz_ids).map { ($0, $1) }
+    for (text, want) in pairs {
+      let got = try tokenizer.encode(text, addSpecial: false)
+      if got == want { matched += 1 } else if failures.count < 8 { failures.append("\(text.debugDescription): \(got) want \(want)") }
+    }
+    print("tokenizer.json reference smollm2: \(matched)/\(pairs.count)")
+    #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+    #expect(pairs.count == 175)
+  }
+}
