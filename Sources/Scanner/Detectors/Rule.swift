@@ -78,11 +78,17 @@ public enum Rules {
     summary: "Constructs such as __class__, __globals__, __subclasses__, cycler or joiner are how server-side template injection escapes the Jinja sandbox (CVE-2024-34359 and successors) and runs code in engines that render templates unsandboxed.",
     remedy: "Do not serve this model with that template.")
 
+  // MARK: MD: metadata (detector `metadata`)
+  public static let metadataContradiction = Rule(id: "MD-001", severity: .high, title: "Metadata contradicts the tensors",
+    summary: "Declared hyper-parameters (block count, widths, head counts, vocabulary size) disagree with the tensors' shapes. The file was edited after conversion or crafted; loaders refuse it or run something other than what it declares.",
+    remedy: "Obtain the original conversion; compare with the publisher's SHA-256.")
+
   /// All rules, in id order.
   public static let all: [Rule] = [
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
     readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
     templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest,
+    metadataContradiction,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

@@ -22,7 +22,8 @@ extension ScanRun {
     }
     var out = ""
     for r in reports {
-      out += "\(verdictLabel(r.verdict))  \(r.path)  [\(r.format)\(r.sha256.map { ", sha256 " + String($0.prefix(16)) + "…" } ?? "")]\n"
+      let scope = options.mode == .static && r.verdict == .clean ? " (static checks only; behaviour not tested)" : ""
+      out += "\(verdictLabel(r.verdict))\(scope)  \(r.path)  [\(r.format)\(r.sha256.map { ", sha256 " + String($0.prefix(16)) + "…" } ?? "")]\n"
       for sev in Severity.allCases.reversed() {
         let fs = r.findings.filter { $0.severity == sev }
         for f in fs {

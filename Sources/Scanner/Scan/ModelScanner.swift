@@ -72,6 +72,9 @@ public enum ModelScanner {
       sha256: inspect.files.count == 1 ? inspect.files[0].sha256 : nil, files: inspect.files)
     report.findings += StructureDetector.findings(for: input)
     report.timings.append((detector: StructureDetector.name, seconds: seconds(clock.now - start)))
+    let metadataStart = clock.now
+    report.findings += MetadataConsistency.findings(for: input)
+    report.timings.append((detector: MetadataConsistency.name, seconds: seconds(clock.now - metadataStart)))
     let templateStart = clock.now
     let templates = ChatTemplateAudit.audit(input)
     report.findings += templates.findings
