@@ -268,6 +268,14 @@ public enum GGUFParser {
       throw .lengthTooLarge(offset: lengthOffset, field: field() + " length", value: raw, limit: limit)
     }
     let chunk = try r.slice(Int(raw))
+    // Fast path: most keys, names and vocabulary entries are ASCII, which is valid UTF-8 as it stands.
+    var ascii = true
+    for b in chunk where b >= 0x80 { ascii = false; break }
+    if ascii { return String(unsafeUninitializedCapacity: chunk.count) { dst in
+      // can't overflow: dst has exactly chunk.count bytes of capacity
+      _ = dst.initialize(fromContentsOf: chunk)
+      return chunk.count
+    } }
     guard let s = String(validating: chunk, as: UTF8.self) else {
       throw .invalidUTF8(offset: lengthOffset &+ (v1 ? 4 : 8), field: field())
     }

@@ -195,7 +195,7 @@ public enum SafetensorsParser {
       guard !o else { throw .sizeOverflow(offset: at, name: m.key) }
       let expected = bits % 8 == 0 ? bits / 8 : nil
       guard expected == actual else { throw .sizeMismatch(offset: at, name: m.key, expected: expected, actual: actual) }
-      if m.key.isEmpty || m.key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.properties.isBidiControl || $0.properties.isDefaultIgnorableCodePoint }) {
+      if m.key.isEmpty || !m.key.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) && m.key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.properties.isBidiControl || $0.properties.isDefaultIgnorableCodePoint }) {
         anomalies.append(Anomaly(.safetensorsOddName, at: at, subject: m.key,
           "tensor name is empty or contains control, bidi or invisible characters"))
       }
