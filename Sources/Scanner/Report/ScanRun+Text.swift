@@ -38,7 +38,8 @@ extension ScanRun {
         }
       }
       for t in r.triggers.prefix(5) {
-        out += "  trigger \"\(t.text)\" score \(t.score)\(t.target.map { " -> \"\($0)\"" } ?? "") (\(t.source))\n"
+        let target = t.target.map { " -> " + JSONNode.string(String($0.prefix(100))).serialized() } ?? ""
+        out += "  trigger \(JSONNode.string(t.text).serialized()) score \(t.score)\(target) (\(t.source))\n"
       }
       for s in r.suppressed {
         out += "  accepted by baseline: \(s.finding.ruleID) \(s.finding.title) — \(s.justification)\n"
