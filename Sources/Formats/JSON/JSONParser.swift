@@ -18,7 +18,7 @@ public struct JSONParser {
   public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> Document {
     var p = JSONParser(bytes: bytes)
     p.skipWhitespace()
-    let v = try p.parseValue(depth: 0, path: "")
+    let v = try p.parseValue(depth: 0)
     p.skipWhitespace()
     guard p.i == bytes.count else { throw .trailingData(offset: p.i) }
     return Document(value: v, duplicateKeys: p.duplicates)
@@ -33,6 +33,8 @@ public struct JSONParser {
   private let bytes: UnsafeRawBufferPointer
   private var i = 0
   private var duplicates: [JSONDuplicateKey] = []
+  /// Keys of the objects being parsed, outermost first; joined only when a duplicate is reported.
+  private var keyStack: [String] = []
 
   private init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -56,11 +58,11 @@ public struct JSONParser {
     i &+= n
   }
 
-  private mutating func parseValue(depth: Int, path: String) throws(JSONError) -> JSONValue {
+  private mutating func parseValue(depth: Int) throws(JSONError) -> JSONValue {
     guard let c = peek() else { throw .unexpectedEnd(offset: i) }
     switch c {
-    case UInt8(ascii: "{"): return try parseObject(depth: depth + 1, path: path)
-    case UInt8(ascii: "["): return try parseArray(depth: depth + 1, path: path)
+    case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+    case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
     case UInt8(ascii: "\""): return .string(try parseString())
     case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
     case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
@@ -70,11 +72,11 @@ public struct JSONParser {
     }
   }
 
-  private mutating func parseObject(depth: Int, path: String) throws(JSONError) -> JSONValue {
+  private mutating func parseObject(depth: Int) throws(JSONError) -> JSONValue {
     guard depth <= Self.maxDepth else { throw .tooDeep(offset: i, limit: Self.maxDepth) }
     i &+= 1  // '{'
     var members: [JSONMember] = []
-    var seen: [String: Int] = [:]
+    var seen: [String: Int] = [:]  // used once the object grows past a few members; small ones scan linearly
     skipWhitespace()
     if peek() == UInt8(ascii: "}") { i &+= 1; return .object(members) }
     while true {
@@ -92,12 +94,19 @@ public struct JSONParser {
       }
       i &+= 1
       skipWhitespace()
-      let childPath = path.isEmpty ? key : path + "." + key
-      let value = try parseValue(depth: depth, path: childPath)
-      if let first = seen[key] {
-        duplicates.append(.init(objectPath: path, key: key, firstByteOffset: first, duplicateByteOffset: keyOffset))
+      keyStack.append(key)
+      let value = try parseValue(depth: depth)
+      keyStack.removeLast()
+      let first: Int?
+      if members.count < 8 {
+        first = members.first(where: { $0.key == key })?.keyByteOffset
       } else {
-        seen[key] = keyOffset
+        if seen.isEmpty { for m in members where seen[m.key] == nil { seen[m.key] = m.keyByteOffset } }
+        first = seen[key]
+        if first == nil { seen[key] = keyOffset }
+      }
+      if let first {
+        duplicates.append(.init(objectPath: keyStack.joined(separator: "."), key: key, firstByteOffset: first, duplicateByteOffset: keyOffset))
       }
       members.append(JSONMember(key: key, value: value, keyByteOffset: keyOffset))
       skipWhitespace()
@@ -109,7 +118,7 @@ public struct JSONParser {
     }
   }
 
-  private mutating func parseArray(depth: Int, path: String) throws(JSONError) -> JSONValue {
+  private mutating func parseArray(depth: Int) throws(JSONError) -> JSONValue {
     guard depth <= Self.maxDepth else { throw .tooDeep(offset: i, limit: Self.maxDepth) }
     i &+= 1  // '['
     var elements: [JSONValue] = []
@@ -117,7 +126,7 @@ public struct JSONParser {
     if peek() == UInt8(ascii: "]") { i &+= 1; return .array(elements) }
     while true {
       skipWhitespace()
-      elements.append(try parseValue(depth: depth, path: path + "[\(elements.count)]"))
+      elements.append(try parseValue(depth: depth))
       skipWhitespace()
       guard let c = peek() else { throw .unexpectedEnd(offset: i) }
       i &+= 1
