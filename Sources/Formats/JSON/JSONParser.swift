@@ -139,13 +139,23 @@ public struct JSONParser {
   private mutating func parseNumber() throws(JSONError) -> JSONNumber {
     let start = i
     var isInteger = true
-    if peek() == UInt8(ascii: "-") { i &+= 1 }
+    var negative = false
+    if peek() == UInt8(ascii: "-") { negative = true; i &+= 1 }
     guard let first = peek() else { throw .unexpectedEnd(offset: i) }
+    // Accumulate the integer part as we go (negatively, so Int.min fits); nil once it overflows.
+    var acc: Int? = 0
     if first == UInt8(ascii: "0") {
       i &+= 1
       if let d = peek(), d >= 0x30 && d <= 0x39 { throw .invalidNumber(offset: start) }
     } else if first >= 0x31 && first <= 0x39 {
-      while let d = peek(), d >= 0x30 && d <= 0x39 { i &+= 1 }
+      while let d = peek(), d >= 0x30 && d <= 0x39 {
+        if let a = acc {
+          let (m, o1) = a.multipliedReportingOverflow(by: 10)
+          let (v, o2) = m.subtractingReportingOverflow(Int(d &- 0x30))
+          acc = (o1 || o2) ? nil : v
+        }
+        i &+= 1
+      }
     } else {
       throw .invalidNumber(offset: start)
     }
@@ -162,9 +172,14 @@ public struct JSONParser {
       guard let d = peek(), d >= 0x30 && d <= 0x39 else { throw .invalidNumber(offset: start) }
       while let d = peek(), d >= 0x30 && d <= 0x39 { i &+= 1 }
     }
+    var int: Int? = nil
+    if isInteger, let a = acc {
+      if negative { int = a } else if a != Int.min { int = -a }
+    }
+    if int != nil { return JSONNumber(text: nil, int: int, isInteger: true) }
     // can't fail: only ASCII digits, '-', '+', '.', 'e' were consumed
     let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
-    return JSONNumber(text: text, int: isInteger ? Int(text) : nil, isInteger: isInteger)
+    return JSONNumber(text: text, int: nil, isInteger: isInteger)
   }
 
   private mutating func hexDigit(at offset: Int) throws(JSONError) -> UInt32 {

@@ -1,6 +1,6 @@
 /// A JSON value as parsed by ``JSONParser``: objects keep their members in file order, duplicates included,
 /// so a caller can see exactly what different readers would see.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {  // not indirect: arrays already box, so no per-value allocation
   case null
   case bool(Bool)
   case number(JSONNumber)
@@ -37,12 +37,22 @@ public struct JSONMember: Sendable, Equatable {
 
 /// A JSON number, kept as written so integers are exact and nothing is lost to `Double`.
 public struct JSONNumber: Sendable, Equatable {
-  /// The number's text exactly as it appears in the file.
-  public let text: String
   /// The value when the text is an integer (no fraction, no exponent) that fits in `Int`.
   public let int: Int?
   /// Whether the text is an integer literal (no `.`, `e` or `E`), whatever its size.
   public let isInteger: Bool
+  /// The text, kept only when it is not a plain `Int` (fractions, exponents, huge integers): integers
+  /// are the common case in model headers and need no allocation.
+  let storedText: String?
+
+  init(text: String?, int: Int?, isInteger: Bool) {
+    self.storedText = int == nil ? text : nil
+    self.int = int
+    self.isInteger = isInteger
+  }
+
+  /// The number's text exactly as it appears in the file (integers re-spelled, which is exact).
+  public var text: String { storedText ?? int.map(String.init) ?? "" }
   /// The value as a `Double` (rounded for big integers).
   public var double: Double { Double(text) ?? .nan }
 }

@@ -164,7 +164,7 @@ public enum SafetensorsParser {
       var elements = 1
       var overflow = false
       for v in shapeValues {
-        guard case .number(let num) = v, num.isInteger, !num.text.hasPrefix("-") else {
+        guard case .number(let num) = v, num.isInteger, !(num.int.map { $0 < 0 } ?? num.text.hasPrefix("-")) else {
           throw .invalidEntry(offset: at, name: m.key, detail: "shape entries must be non-negative integers")
         }
         guard let d = num.int else { throw .sizeOverflow(offset: at, name: m.key) }
@@ -179,7 +179,7 @@ public enum SafetensorsParser {
       }
       var pair: [Int] = []
       for v in offs {
-        guard case .number(let num) = v, num.isInteger, !num.text.hasPrefix("-") else {
+        guard case .number(let num) = v, num.isInteger, !(num.int.map { $0 < 0 } ?? num.text.hasPrefix("-")) else {
           throw .invalidEntry(offset: at, name: m.key, detail: "'data_offsets' must be non-negative integers")
         }
         guard let x = num.int, x <= dataSize else {
