@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Scanner
 
@@ -7,6 +10,35 @@ struct Scan: ParsableCommand {
     commandName: "scan",
     abstract: "Scan open-weight language models for backdoors and malformed files before you deploy them.",
     version: scannerVersion,
-    subcommands: []
+    subcommands: [Inspect.self]
   )
+}
+
+/// Output formats shared by the subcommands.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+  case text, json
+}
+
+/// Prints `error` to stderr and exits with code 2: the input could not be (fully) read.
+func failInput(_ error: any Error) -> ExitCode {
+  printError("error: \(error)")
+  return ExitCode(2)
+}
+
+func printError(_ s: String) {
+  var stderr = StandardError()
+  print(s, to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+  mutating func write(_ string: String) {
+    var s = string
+    s.withUTF8 { buf in _ = write2(buf) }
+  }
+}
+
+/// Writes bytes to file descriptor 2 (stderr) without touching the C `stderr` global.
+func write2(_ buf: UnsafeBufferPointer<UInt8>) -> Int {
+  guard let base = buf.baseAddress else { return 0 }
+  return Glibc.write(2, base, buf.count)
 }
