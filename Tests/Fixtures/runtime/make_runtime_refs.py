@@ -3,6 +3,7 @@
 
 Usage: python3 Tests/Fixtures/runtime/make_runtime_refs.py [MODEL.gguf] [OUT.json]
 Defaults: samples/.cache/real/SmolLM2-135M-Instruct.Q4_1.gguf -> Tests/Fixtures/runtime/smollm2-q4_1-refs.json
+Gemma:    ... samples/.cache/real/gemma-3-270m-q4_k_m.gguf Tests/Fixtures/runtime/gemma3-270m-q4_k_m-refs.json
 
 Everything is stored as token ids (tokenized here by llama.cpp), so the Swift test does not depend on
 our tokenizer. Stored per position: the 10 largest logits as [id, logit] (small file, enough to test
@@ -100,7 +101,9 @@ def top(row, k):
 
 def main():
     llm = Llama(model_path=model_path, logits_all=True, n_ctx=2048, n_batch=512, n_threads=2, verbose=False)
-    passage = llm.tokenize(PASSAGE.encode("utf-8"), add_bos=False, special=False)
+    # BOS only where the model asks for it (gemma3 yes, SmolLM2 no), as llama.cpp does for raw prompts.
+    add_bos = str(llm.metadata.get("tokenizer.ggml.add_bos_token", "false")).lower() == "true"
+    passage = llm.tokenize(PASSAGE.encode("utf-8"), add_bos=add_bos, special=False)
     assert len(passage) >= PASSAGE_TOKENS, len(passage)
     passage = passage[:PASSAGE_TOKENS]
     llm.reset()
@@ -110,7 +113,7 @@ def main():
 
     prompts = []
     for text in PROMPTS:
-        ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        ids = llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
         llm.reset()
         llm.eval(ids)
         first = np.array(llm.scores[len(ids) - 1], dtype=np.float32)
