@@ -68,4 +68,12 @@ struct RuntimeBenchmarkTests {
     let gen = try model.generate(prompt: [504, 3575, 282, 4649, 314], maxTokens: 12)
     print("RUNTIME_SANITY \(gen.tokens)")
   }
+
+  /// Sanity: greedy continuation of BOS "The capital of France is" on Gemma 3 270M (gemma3 path).
+  @Test func gemma3SanityGeneration() throws {
+    let path = "\(RuntimeRealModelTests.modelDirectory)/gemma-3-270m-q4_k_m.gguf"
+    let model = try LanguageModel.load(path: path, threads: 2)
+    let gen = try model.generate(prompt: [2, 818, 5279, 529, 7001, 563], maxTokens: 12)
+    print("RUNTIME_SANITY_GEMMA \(gen.tokens)")
+  }
 }

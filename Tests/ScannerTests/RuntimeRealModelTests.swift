@@ -34,12 +34,20 @@ struct RuntimeRealModelTests {
     try LanguageModel.load(path: "\(modelDirectory)/\(file)", threads: threads)
   }
 
-  /// Top-1 next token agrees with llama.cpp at >= 99% of ~1000 passage positions; mean |logit diff|
-  /// over the reference's top-10 ids is reported (and must stay small: < 0.1, Q4_1 vs llama.cpp's
-  /// Q8-activation kernels differ by a few hundredths on average).
-  @Test func smolLM2PassageTop1MatchesLlamaCpp() throws {
-    let refs = try Self.loadRefs("smollm2-q4_1-refs.json")
-    let model = try Self.model("SmolLM2-135M-Instruct.Q4_1.gguf")
+  /// (reference file, model file) pairs; a pair whose reference file is absent is skipped.
+  static let cases: [(refs: String, model: String)] = [
+    ("smollm2-q4_1-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    ("gemma3-270m-q4_k_m-refs.json", "gemma-3-270m-q4_k_m.gguf"),
+  ].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("Tests/Fixtures/runtime/\($0.0)").path) }
+
+  /// Top-1 next token agrees with the reference at >= 99% of ~1000 passage positions; mean |logit diff|
+  /// over the reference's top-10 ids is reported and must stay small (< 0.1: the reference and we
+  /// sum in different orders and llama.cpp quantizes activations to Q8, which moves logits by hundredths).
+  @Test(arguments: cases.map(\.refs))
+  func passageTop1MatchesReference(refsFile: String) throws {
+    let modelFile = try #require(Self.cases.first { $0.refs == refsFile }?.model)
+    let refs = try Self.loadRefs(refsFile)
+    let model = try Self.model(modelFile)
     let session = model.makeSession(maxTokens: refs.passage.count, batchSize: 256)
     var agree = 0, diffSum = 0.0, diffCount = 0, maxDiff: Float = 0
     var start = 0
@@ -61,15 +69,17 @@ struct RuntimeRealModelTests {
     }
     let rate = Double(agree) / Double(refs.passage.count)
     let meanDiff = diffSum / Double(max(1, diffCount))
-    print("SmolLM2 Q4_1 vs llama.cpp: top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
+    print("\(modelFile) vs reference: top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
     #expect(rate >= 0.99)
     #expect(meanDiff < 0.1)
   }
 
-  /// Greedy 32-token continuations equal llama.cpp's for the reference prompts.
-  @Test func smolLM2GreedyContinuationsMatchLlamaCpp() throws {
-    let refs = try Self.loadRefs("smollm2-q4_1-refs.json")
-    let model = try Self.model("SmolLM2-135M-Instruct.Q4_1.gguf")
+  /// Greedy 32-token continuations equal the reference's for the reference prompts.
+  @Test(arguments: cases.map(\.refs))
+  func greedyContinuationsMatchReference(refsFile: String) throws {
+    let modelFile = try #require(Self.cases.first { $0.refs == refsFile }?.model)
+    let refs = try Self.loadRefs(refsFile)
+    let model = try Self.model(modelFile)
     for (i, p) in refs.prompts.enumerated() {
       let gen = try model.generate(prompt: p.tokens, maxTokens: p.greedy.count)
       #expect(gen.tokens == p.greedy, "prompt \(i)")

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reference logits and greedy continuations from llama.cpp (llama-cpp-python) for the runtime tests.
 
-Usage: python3 Tests/Fixtures/runtime/make_runtime_refs.py [MODEL.gguf] [OUT.json]
+Usage: python3 Tests/Fixtures/runtime/make_runtime_refs.py [--backend llama_cpp|transformers] [MODEL.gguf] [OUT.json]
+Backends: llama_cpp (llama-cpp-python, the intended reference) or transformers (loads the same GGUF,
+dequantized to float32 by transformers' GGUF loader; used while llama-cpp-python was not installable).
 Defaults: samples/.cache/real/SmolLM2-135M-Instruct.Q4_1.gguf -> Tests/Fixtures/runtime/smollm2-q4_1-refs.json
 Gemma:    ... samples/.cache/real/gemma-3-270m-q4_k_m.gguf Tests/Fixtures/runtime/gemma3-270m-q4_k_m-refs.json
 
@@ -12,7 +14,11 @@ top-1 agreement and the logit difference on the reference's top tokens).
 import hashlib, json, os, sys
 
 import numpy as np
-from llama_cpp import Llama
+
+BACKEND = "llama_cpp"
+if len(sys.argv) > 2 and sys.argv[1] == "--backend":
+    BACKEND = sys.argv[2]
+    del sys.argv[1:3]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 model_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "samples/.cache/real/SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -99,7 +105,42 @@ def top(row, k):
     return [[int(i), round(float(row[i]), 5)] for i in idx]
 
 
+def main_transformers():
+    import torch, transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    d, f = os.path.dirname(model_path), os.path.basename(model_path)
+    tok = AutoTokenizer.from_pretrained(d, gguf_file=f)
+    model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
+    model.eval()
+    torch.set_num_threads(2)
+    add_bos = "gemma" in f.lower()
+    bos = [tok.bos_token_id] if add_bos else []
+    passage = (bos + tok(PASSAGE, add_special_tokens=False)["input_ids"])[:PASSAGE_TOKENS]
+    assert len(passage) == PASSAGE_TOKENS, len(passage)
+    with torch.no_grad():
+        scores = model(torch.tensor([passage])).logits[0].float().numpy()
+        positions = [top(scores[i], TOP_K) for i in range(len(passage))]
+        prompts = []
+        for text in PROMPTS:
+            ids = bos + tok(text, add_special_tokens=False)["input_ids"]
+            o = model(torch.tensor([ids]), use_cache=True)
+            first = o.logits[0, -1].float().numpy()
+            row, past, out = first, o.past_key_values, []
+            for _ in range(CONTINUATION):
+                nxt = int(np.argmax(row))
+                out.append(nxt)
+                o = model(torch.tensor([[nxt]]), past_key_values=past, use_cache=True)
+                row, past = o.logits[0, -1].float().numpy(), o.past_key_values
+            prompts.append({"text": text, "prompt_tokens": ids, "greedy": out, "first_top": top(first, TOP_K)})
+    return passage, positions, prompts, f"transformers {transformers.__version__} (GGUF dequantized to float32), torch {torch.__version__}"
+
+
 def main():
+    if BACKEND == "transformers":
+        passage, positions, prompts, generator = main_transformers()
+        write(passage, positions, prompts, generator)
+        return
+    from llama_cpp import Llama
     llm = Llama(model_path=model_path, logits_all=True, n_ctx=2048, n_batch=512, n_threads=2, verbose=False)
     # BOS only where the model asks for it (gemma3 yes, SmolLM2 no), as llama.cpp does for raw prompts.
     add_bos = str(llm.metadata.get("tokenizer.ggml.add_bos_token", "false")).lower() == "true"
@@ -127,10 +168,14 @@ def main():
         prompts.append({"text": text, "prompt_tokens": ids, "greedy": out, "first_top": top(first, TOP_K)})
 
     import llama_cpp
+    write(passage, positions, prompts, f"llama-cpp-python {llama_cpp.__version__}, n_threads=2, n_batch=512, logits_all")
+
+
+def write(passage, positions, prompts, generator):
     doc = {
         "model": os.path.basename(model_path),
         "model_sha256": sha256(model_path),
-        "generator": f"llama-cpp-python {llama_cpp.__version__}, n_threads=2, n_batch=512, logits_all",
+        "generator": generator,
         "top_k": TOP_K,
         "passage_tokens": passage,
         "passage_top": positions,
