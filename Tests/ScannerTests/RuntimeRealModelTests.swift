@@ -37,6 +37,7 @@ struct RuntimeRealModelTests {
   /// (reference file, model file) pairs; a pair whose reference file is absent is skipped.
   static let cases: [(refs: String, model: String)] = [
     ("smollm2-q4_1-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    ("smollm2-q4_1-llamacpp-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf"),
     ("gemma3-270m-q4_k_m-refs.json", "gemma-3-270m-q4_k_m.gguf"),
   ].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("Tests/Fixtures/runtime/\($0.0)").path) }
 
