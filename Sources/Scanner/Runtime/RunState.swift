@@ -1,0 +1,115 @@
+/// Every activation buffer and the KV cache of one or more sequences, allocated once
+/// (llama2.c's RunState). `Transformer.forward` allocates nothing; it only writes here.
+final class RunState {
+  let config: ModelConfig
+  /// Independent sequences sharing this state (each has its own KV cache region).
+  let sequenceCount: Int
+  /// Token slots per sequence in the KV cache.
+  let capacity: Int
+  /// Most tokens one forward call processes (the micro-batch).
+  let batchCapacity: Int
+  let threadCount: Int
+  /// Rows of the output matrix computed at once (bounds the logits buffer).
+  let logitBlock: Int
+
+  // Activations, row-major (batchCapacity, width).
+  let x: UnsafeMutablePointer<Float>
+  let xn: UnsafeMutablePointer<Float>
+  let q: UnsafeMutablePointer<Float>
+  let k: UnsafeMutablePointer<Float>
+  let v: UnsafeMutablePointer<Float>
+  let attention: UnsafeMutablePointer<Float>
+  let gate: UnsafeMutablePointer<Float>
+  let up: UnsafeMutablePointer<Float>
+  let projected: UnsafeMutablePointer<Float>
+  /// Block sums of the current matrix-vector input (Q4_0/Q4_1 kernels).
+  let xSums: UnsafeMutablePointer<Float>
+  // KV cache: (layer, sequence, position, width).
+  let keyCache: UnsafeMutablePointer<Float>
+  let valueCache: UnsafeMutablePointer<Float>
+  // RoPE tables (batchCapacity, ropeDimensionCount / 2): global base, sliding-window base.
+  let ropeCos: UnsafeMutablePointer<Float>
+  let ropeSin: UnsafeMutablePointer<Float>
+  let ropeCosLocal: UnsafeMutablePointer<Float>
+  let ropeSinLocal: UnsafeMutablePointer<Float>
+  // Per-thread scratch: a GEMM tile (gemmTileRows x maxColumns) and attention scores (capacity).
+  let tiles: UnsafeMutablePointer<Float>
+  let tileStride: Int
+  let scores: UnsafeMutablePointer<Float>
+  // Output projection: gathered normed rows (logitBlock, d) and logits (logitBlock, vocab).
+  let logitInput: UnsafeMutablePointer<Float>
+  let logits: UnsafeMutablePointer<Float>
+  // Batch bookkeeping.
+  let tokenSequence: UnsafeMutablePointer<Int>
+  let tokenPosition: UnsafeMutablePointer<Int>
+  let logitRows: UnsafeMutablePointer<Int>
+  /// Tokens held in the KV cache of each sequence.
+  var lengths: [Int]
+
+  private var allocations: [UnsafeMutablePointer<Float>] = []
+
+  init(config c: ModelConfig, maxColumns: Int, sequenceCount: Int, capacity: Int, batchCapacity: Int, threadCount: Int) {
+    self.config = c
+    self.sequenceCount = max(1, sequenceCount)
+    self.capacity = max(1, capacity)
+    self.batchCapacity = max(1, batchCapacity)
+    self.threadCount = max(1, threadCount)
+    self.logitBlock = c.vocabularySize > 100_000 ? 8 : 16
+    let ub = self.batchCapacity
+    var all: [UnsafeMutablePointer<Float>] = []
+    func make(_ n: Int) -> UnsafeMutablePointer<Float> {
+      let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
+      p.initialize(repeating: 0, count: max(1, n))
+      all.append(p)
+      return p
+    }
+    let attentionWidth = c.headCount * c.valueHeadDimension
+    x = make(ub * c.embeddingLength)
+    xn = make(ub * c.embeddingLength)
+    q = make(ub * c.queryLength)
+    k = make(ub * c.keyLength)
+    v = make(ub * c.valueLength)
+    attention = make(ub * attentionWidth)
+    gate = make(ub * c.feedForwardLength)
+    up = make(ub * c.feedForwardLength)
+    projected = make(ub * c.embeddingLength)
+    xSums = make(maxColumns / 32 + 1)
+    let slots = c.layerCount * self.sequenceCount * self.capacity
+    keyCache = make(slots * c.keyLength)
+    valueCache = make(slots * c.valueLength)
+    let half = max(1, c.ropeDimensionCount / 2)
+    ropeCos = make(ub * half)
+    ropeSin = make(ub * half)
+    ropeCosLocal = make(ub * half)
+    ropeSinLocal = make(ub * half)
+    tileStride = gemmTileRows * maxColumns
+    tiles = make(self.threadCount * tileStride)
+    scores = make(self.threadCount * self.capacity)
+    logitInput = make(logitBlock * c.embeddingLength)
+    logits = make(logitBlock * c.vocabularySize)
+    tokenSequence = .allocate(capacity: ub)
+    tokenPosition = .allocate(capacity: ub)
+    logitRows = .allocate(capacity: ub)
+    lengths = Array(repeating: 0, count: self.sequenceCount)
+    allocations = all
+  }
+
+  deinit {
+    for p in allocations { p.deallocate() }
+    tokenSequence.deallocate()
+    tokenPosition.deallocate()
+    logitRows.deallocate()
+  }
+
+  /// Start of the cached keys of `sequence` in `layer`.
+  @inline(__always)
+  func keys(layer: Int, sequence: Int) -> UnsafeMutablePointer<Float> {
+    keyCache + ((layer &* sequenceCount &+ sequence) &* capacity) &* config.keyLength
+  }
+
+  /// Start of the cached values of `sequence` in `layer`.
+  @inline(__always)
+  func values(layer: Int, sequence: Int) -> UnsafeMutablePointer<Float> {
+    valueCache + ((layer &* sequenceCount &+ sequence) &* capacity) &* config.valueLength
+  }
+}

@@ -1,0 +1,367 @@
+import Formats
+
+/// Where one forward call delivers captures; per sequence. Only touched when something is requested
+/// (and for the last-position logits, one copy per sequence per call).
+final class CaptureSink {
+  let request: CaptureRequest
+  /// Last absolute position this evaluate call will reach, per sequence (for `.last`).
+  var lastPosition: [Int]
+  var lastLogits: [[Float]]
+  var positionLogits: [[PositionLogits]]
+  var residuals: [[ResidualCapture]]
+  var attention: [[AttentionCapture]]
+
+  init(request: CaptureRequest, sequenceCount: Int) {
+    self.request = request
+    lastPosition = Array(repeating: -1, count: sequenceCount)
+    lastLogits = Array(repeating: [], count: sequenceCount)
+    positionLogits = Array(repeating: [], count: sequenceCount)
+    residuals = Array(repeating: [], count: sequenceCount)
+    attention = Array(repeating: [], count: sequenceCount)
+  }
+}
+
+/// The forward pass shared by every supported architecture (the differences are config flags and
+/// optional tensors; see Models/). Holds the mapped file, the weights and the thread pool.
+final class Transformer: @unchecked Sendable {
+  // @unchecked: immutable after init; the pool serializes its own use, and a Transformer is used by one
+  // caller at a time (LanguageModel documents this).
+  let config: ModelConfig
+  let weights: ModelWeights
+  let file: MappedFile
+  let pool: ThreadPool
+
+  init(config: ModelConfig, weights: ModelWeights, file: MappedFile, threads: Int) {
+    self.config = config
+    self.weights = weights
+    self.file = file
+    self.pool = ThreadPool(threadCount: threads)
+  }
+
+  deinit { pool.shutdown() }
+
+  func makeState(sequences: Int, capacity: Int, batchCapacity: Int) -> RunState {
+    RunState(
+      config: config, maxColumns: weights.maxColumns, sequenceCount: sequences, capacity: capacity,
+      batchCapacity: batchCapacity, threadCount: pool.runningThreadCount)
+  }
+
+  // MARK: - Forward
+
+  /// Runs `n` tokens (`n <= state.batchCapacity`) whose sequence and position are in
+  /// `state.tokenSequence` / `state.tokenPosition`; appends their K/V to the cache and delivers the
+  /// requested outputs to `sink`. Token ids must already be checked against the vocabulary, and each
+  /// position must be < `state.capacity`.
+  func forward(_ state: RunState, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
+    file.withBytes { raw in
+      // safe: an empty file has no tensors, and loading checked every tensor range against the size.
+      guard let base = raw.baseAddress else { return }
+      forward(state, base: base, tokens: tokens, count: n, sink: sink)
+    }
+  }
+
+  private func forward(_ s: RunState, base: UnsafeRawPointer, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
+    let c = config
+    let d = c.embeddingLength
+    let w = weights
+
+    // Embeddings.
+    for i in 0..<n {
+      let row = base + w.tokenEmbedding.byteOffset + Int(tokens[i]) &* w.tokenEmbedding.rowByteCount
+      dequantizeRow(w.tokenEmbedding.type, row, s.x + i &* d, d)
+      if c.embeddingScale != 1 {
+        for j in 0..<d { s.x[i &* d &+ j] *= c.embeddingScale }
+      }
+    }
+    fillRopeTables(s, n)
+
+    for l in 0..<c.layerCount {
+      let layer = w.layers[l]
+      // Attention block.
+      rmsNormRows(s.x, layer.attentionNorm, s.xn, rows: n, width: d)
+      multiply(layer.query, s.q, layer.key, s.k, layer.value, s.v, input: s.xn, n: n, s: s, base: base)
+      prepareQK(s, layer: layer, layerIndex: l, n: n)
+      attend(s, layerIndex: l, n: n)
+      if !sink.request.attentionLayers.isEmpty, sink.request.attentionLayers.contains(l) {
+        captureAttention(s, layerIndex: l, n: n, sink: sink)
+      }
+      multiply(layer.attentionOutput, s.projected, input: s.attention, n: n, s: s, base: base)
+      if let post = layer.postAttentionNorm { rmsNormRows(s.projected, post, s.projected, rows: n, width: d) }
+      addRows(s.projected, into: s.x, count: n &* d)
+
+      // Feed-forward block.
+      rmsNormRows(s.x, layer.ffnNorm, s.xn, rows: n, width: d)
+      multiply(layer.gate, s.gate, layer.up, s.up, input: s.xn, n: n, s: s, base: base, gated: true)
+      multiply(layer.down, s.projected, input: s.gate, n: n, s: s, base: base)
+      if let post = layer.postFFNNorm { rmsNormRows(s.projected, post, s.projected, rows: n, width: d) }
+      addRows(s.projected, into: s.x, count: n &* d)
+
+      if !sink.request.residualLayers.isEmpty, sink.request.residualLayers.contains(l) {
+        for i in 0..<n {
+          let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+          if sink.request.residualPositions.contains(pos, last: sink.lastPosition[seq]) {
+            let values = Array(UnsafeBufferPointer(start: s.x + i &* d, count: d))
+            sink.residuals[seq].append(ResidualCapture(layer: l, position: pos, values: values))
+          }
+        }
+      }
+    }
+
+    // Output: only rows whose logits someone wants.
+    var wanted = 0
+    for i in 0..<n {
+      let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+      if pos == sink.lastPosition[seq] || sink.request.logitPositions.contains(pos, last: sink.lastPosition[seq]) {
+        s.logitRows[wanted] = i
+        wanted &+= 1
+      }
+    }
+    var done = 0
+    while done < wanted {
+      let m = min(s.logitBlock, wanted &- done)
+      for j in 0..<m {
+        let i = s.logitRows[done &+ j]
+        rmsNormRows(s.x + i &* d, w.outputNorm, s.logitInput + j &* d, rows: 1, width: d)
+      }
+      multiply(w.output, s.logits, input: s.logitInput, n: m, s: s, base: base)
+      for j in 0..<m {
+        let i = s.logitRows[done &+ j]
+        let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+        let row = s.logits + j &* c.vocabularySize
+        if let cap = c.finalLogitSoftcap {
+          for t in 0..<c.vocabularySize { row[t] = cap * _tanhf(row[t] / cap) }
+        }
+        let logits = Array(UnsafeBufferPointer(start: row, count: c.vocabularySize))
+        if pos == sink.lastPosition[seq] { sink.lastLogits[seq] = logits }
+        if sink.request.logitPositions.contains(pos, last: sink.lastPosition[seq]) {
+          sink.positionLogits[seq].append(
+            PositionLogits(position: pos, logits: logits, logProbabilities: sink.request.logProbabilities ? logits.logSoftmax() : nil))
+        }
+      }
+      done &+= m
+    }
+    for i in 0..<n {
+      let seq = s.tokenSequence[i]
+      s.lengths[seq] = max(s.lengths[seq], s.tokenPosition[i] &+ 1)
+    }
+  }
+
+  // MARK: - Steps
+
+  /// `out_m = input @ W_m^T` for up to three matrices sharing one input, in one parallel job (each
+  /// thread takes a slice of every matrix's rows). With `gated`, (a, b) are (gate, up) and the job
+  /// finishes with `outA = act(outA) * outB` on the thread's slice. Allocation-free: no arrays.
+  private func multiply(
+    _ a: WeightMatrix, _ outA: UnsafeMutablePointer<Float>,
+    _ b: WeightMatrix? = nil, _ outB: UnsafeMutablePointer<Float>? = nil,
+    _ c3: WeightMatrix? = nil, _ outC: UnsafeMutablePointer<Float>? = nil,
+    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafeRawPointer, gated: Bool = false
+  ) {
+    let k = a.columns
+    if n == 1 { blockSums(input, k, s.xSums) }
+    let threads = s.threadCount
+    let activation = config.activation
+    pool.run { t in
+      let tile = s.tiles + t &* s.tileStride
+      @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>) {
+        let rows = partition(w.rows, parts: threads, index: t)
+        if rows.isEmpty { return }
+        if n == 1 {
+          matVec(w, base, input, s.xSums, out, rows: rows, scratch: tile)
+        } else {
+          matMat(w, base, input, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile)
+        }
+      }
+      one(a, outA)
+      if let b, let outB { one(b, outB) }
+      if let c3, let outC { one(c3, outC) }
+      if gated, let outB {
+        let rows = partition(a.rows, parts: threads, index: t)
+        let width = a.rows
+        for i in 0..<n {
+          let g = outA + i &* width, u = outB + i &* width
+          for r in rows {
+            let x = g[r]
+            let act: Float
+            switch activation {
+            case .silu: act = x / (1 + _expf(-x))
+            case .geluTanh:
+              act = 0.5 * x * (1 + _tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+            }
+            g[r] = act * u[r]
+          }
+        }
+      }
+    }
+  }
+
+  /// Fills cos/sin tables for every token's position (both RoPE bases when the model has two).
+  private func fillRopeTables(_ s: RunState, _ n: Int) {
+    let c = config
+    let half = c.ropeDimensionCount / 2
+    guard half > 0 else { return }
+    func fill(_ base: Float, _ cosT: UnsafeMutablePointer<Float>, _ sinT: UnsafeMutablePointer<Float>) {
+      for i in 0..<n {
+        let pos = Double(s.tokenPosition[i])
+        for j in 0..<half {
+          let theta = pos * _pow(Double(base), -2.0 * Double(j) / Double(c.ropeDimensionCount))
+          cosT[i &* half &+ j] = Float(_cos(theta))
+          sinT[i &* half &+ j] = Float(_sin(theta))
+        }
+      }
+    }
+    fill(c.ropeBase, s.ropeCos, s.ropeSin)
+    if let local = c.ropeBaseSlidingWindow { fill(local, s.ropeCosLocal, s.ropeSinLocal) }
+  }
+
+  /// Adds biases, applies Q/K norms and RoPE, and stores K and V into the cache.
+  private func prepareQK(_ s: RunState, layer: LayerWeights, layerIndex l: Int, n: Int) {
+    let c = config
+    let hd = c.headDimension
+    let half = c.ropeDimensionCount / 2
+    let local = c.slidingWindowLayers[l] && c.ropeBaseSlidingWindow != nil
+    let cosT = local ? s.ropeCosLocal : s.ropeCos
+    let sinT = local ? s.ropeSinLocal : s.ropeSin
+    for i in 0..<n {
+      let q = s.q + i &* c.queryLength
+      let k = s.k + i &* c.keyLength
+      let v = s.v + i &* c.valueLength
+      if let b = layer.queryBias { for j in 0..<c.queryLength { q[j] += b[j] } }
+      if let b = layer.keyBias { for j in 0..<c.keyLength { k[j] += b[j] } }
+      if let b = layer.valueBias { for j in 0..<c.valueLength { v[j] += b[j] } }
+      if let norm = layer.queryNorm { rmsNormRows(q, norm, q, rows: c.headCount, width: hd) }
+      if let norm = layer.keyNorm { rmsNormRows(k, norm, k, rows: c.kvHeadCount, width: hd) }
+      let cs = cosT + i &* half, sn = sinT + i &* half
+      for h in 0..<c.headCount { rope(q + h &* hd, cs, sn, half) }
+      for h in 0..<c.kvHeadCount { rope(k + h &* hd, cs, sn, half) }
+      let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+      (s.keys(layer: l, sequence: seq) + pos &* c.keyLength).update(from: k, count: c.keyLength)
+      (s.values(layer: l, sequence: seq) + pos &* c.valueLength).update(from: v, count: c.valueLength)
+    }
+  }
+
+  @inline(__always)
+  private func rope(_ x: UnsafeMutablePointer<Float>, _ cs: UnsafeMutablePointer<Float>, _ sn: UnsafeMutablePointer<Float>, _ half: Int) {
+    switch config.ropeStyle {
+    case .interleaved:
+      for j in 0..<half {
+        let a = x[2 &* j], b = x[2 &* j &+ 1]
+        x[2 &* j] = a * cs[j] - b * sn[j]
+        x[2 &* j &+ 1] = a * sn[j] + b * cs[j]
+      }
+    case .neox:
+      for j in 0..<half {
+        let a = x[j], b = x[j &+ half]
+        x[j] = a * cs[j] - b * sn[j]
+        x[j &+ half] = a * sn[j] + b * cs[j]
+      }
+    }
+  }
+
+  /// First key position token `i` may attend to in layer `l` (sliding window, llama.cpp's
+  /// LLAMA_SWA_TYPE_STANDARD: key p0 is masked when pos - p0 >= window).
+  @inline(__always)
+  private func firstKey(_ pos: Int, layer l: Int) -> Int {
+    if config.slidingWindowLayers[l], let window = config.slidingWindow { return max(0, pos &- window &+ 1) }
+    return 0
+  }
+
+  /// Causal attention for every (token, head) pair, split across threads.
+  private func attend(_ s: RunState, layerIndex l: Int, n: Int) {
+    let c = config
+    let group = c.headCount / c.kvHeadCount
+    let items = n &* c.headCount
+    let threads = s.threadCount
+    pool.run { t in
+      let scores = s.scores + t &* s.capacity
+      for item in partition(items, parts: threads, index: t, granule: 1) {
+        let i = item / c.headCount, h = item % c.headCount
+        let out = s.attention + (i &* (c.headCount &* c.valueHeadDimension) &+ h &* c.valueHeadDimension)
+        self.attentionWeights(s, layer: l, token: i, head: h, group: group, scores: scores) { first, count in
+          out.initialize(repeating: 0, count: c.valueHeadDimension)
+          let seq = s.tokenSequence[i]
+          let values = s.values(layer: l, sequence: seq) + (h / group) &* c.valueHeadDimension
+          for j in 0..<count {
+            axpy(scores[j], values + (first &+ j) &* c.valueLength, out, c.valueHeadDimension)
+          }
+        }
+      }
+    }
+  }
+
+  /// Softmax attention weights of token `i`, head `h` over its visible keys, written to `scores`;
+  /// calls `body(firstKeyPosition, count)`.
+  @inline(__always)
+  private func attentionWeights(
+    _ s: RunState, layer l: Int, token i: Int, head h: Int, group: Int, scores: UnsafeMutablePointer<Float>,
+    _ body: (Int, Int) -> Void
+  ) {
+    let c = config
+    let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+    let first = firstKey(pos, layer: l)
+    let count = pos &- first &+ 1
+    let q = s.q + (i &* c.queryLength &+ h &* c.headDimension)
+    let keys = s.keys(layer: l, sequence: seq) + (h / group) &* c.headDimension
+    var maxScore = -Float.infinity
+    for j in 0..<count {
+      let score = dotF32(q, keys + (first &+ j) &* c.keyLength, c.headDimension) * c.attentionScale
+      scores[j] = score
+      maxScore = max(maxScore, score)
+    }
+    var sum: Float = 0
+    for j in 0..<count {
+      let e = _expf(scores[j] - maxScore)
+      scores[j] = e
+      sum += e
+    }
+    let inv = 1 / sum
+    for j in 0..<count { scores[j] *= inv }
+    body(first, count)
+  }
+
+  private func captureAttention(_ s: RunState, layerIndex l: Int, n: Int, sink: CaptureSink) {
+    let c = config
+    let group = c.headCount / c.kvHeadCount
+    for i in 0..<n {
+      let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+      guard sink.request.attentionPositions.contains(pos, last: sink.lastPosition[seq]) else { continue }
+      for h in 0..<c.headCount where sink.request.attentionHeads?.contains(h) ?? true {
+        attentionWeights(s, layer: l, token: i, head: h, group: group, scores: s.scores) { first, count in
+          let weights = Array(UnsafeBufferPointer(start: s.scores, count: count))
+          sink.attention[seq].append(
+            AttentionCapture(layer: l, head: h, position: pos, firstKeyPosition: first, weights: weights))
+        }
+      }
+    }
+  }
+}
+
+// MARK: - Row kernels
+
+/// RMSNorm of `rows` rows of `width` floats: out = x / sqrt(mean(x^2) + eps) * weight.
+/// `out` may equal `x`. (llama.cpp ggml_rms_norm followed by ggml_mul with the norm weight.)
+// x (rows, width), weight (width,) -> out (rows, width)
+func rmsNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, eps: Float) {
+  weight.withUnsafeBufferPointer { wb in
+    // safe: weight.count == width was checked at load
+    let wp = wb.baseAddress!
+    for r in 0..<rows {
+      let xr = x + r &* width, o = out + r &* width
+      let ss = dotF32(xr, xr, width)
+      let scale = 1 / (ss / Float(width) + eps).squareRoot()
+      for j in 0..<width { o[j] = xr[j] * scale * wp[j] }
+    }
+  }
+}
+
+extension Transformer {
+  @inline(__always)
+  func rmsNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+    Scanner.rmsNormRows(x, weight, out, rows: rows, width: width, eps: config.rmsEpsilon)
+  }
+
+  @inline(__always)
+  func addRows(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+    axpy(1, src, dst, count)
+  }
+}
