@@ -75,16 +75,14 @@ public enum ModelInput: Sendable {
   static func sniff(_ path: String) throws(FormatError) -> Sniffed {
     let f: MappedFile
     do { f = try MappedFile(path: path) } catch { throw FormatError(path: path, kind: .file(error)) }
-    return f.withBytes { b -> Sniffed in
-      if b.count >= 4, b[0] == 0x47, b[1] == 0x47, b[2] == 0x55, b[3] == 0x46 { return .gguf }
-      if path.hasSuffix(".safetensors") { return .safetensors }
-      if path.hasSuffix(".index.json") { return .safetensorsIndex }
-      if b.count >= 9 {
-        let n = UInt64(littleEndian: b.loadUnaligned(as: UInt64.self))
-        if n > 1, n <= UInt64(b.count - 8), b[8] == UInt8(ascii: "{") { return .safetensors }
-      }
-      if path.hasSuffix(".gguf") { return .gguf }  // let the parser name what is wrong
-      return .unknown("not a GGUF or safetensors file (first bytes: \(b.prefix(8).map { String($0, radix: 16) }.joined(separator: " ")))")
+    let sniffed = ContainerKind.sniff(file: f)
+    switch sniffed.kind {
+    case .gguf, .ggufBigEndian: return .gguf
+    case _ where path.hasSuffix(".safetensors"): return .safetensors
+    case _ where path.hasSuffix(".index.json"): return .safetensorsIndex
+    case .safetensors: return .safetensors
+    case _ where path.hasSuffix(".gguf"): return .gguf  // let the parser name what is wrong
+    default: return .unknown("not a GGUF or safetensors file (\(sniffed.kind): \(sniffed.evidence))")
     }
   }
 }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Scanner
 
-struct Rules_: ParsableCommand {
+struct RulesCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "rules",
     abstract: "List every finding rule: id, default severity, what it means and what to do.",

@@ -18,16 +18,7 @@ public struct HuggingFaceFolder: Sendable {
 
   /// Lists `path`; returns nil if it holds no weights.
   public static func recognise(_ path: String) -> HuggingFaceFolder? {
-    guard let dir = opendir(path) else { return nil }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-      }
-      if name != "." && name != ".." { names.append(name) }
-    }
-    names.sort()
+    guard let names = listDirectory(path) else { return nil }
     func has(_ n: String) -> String? { names.contains(n) ? path + "/" + n : nil }
     let st = names.filter { $0.hasSuffix(".safetensors") }.map { path + "/" + $0 }
     let gg = names.filter { $0.hasSuffix(".gguf") }.map { path + "/" + $0 }

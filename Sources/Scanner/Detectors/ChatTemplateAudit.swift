@@ -175,7 +175,7 @@ public enum ChatTemplateAudit {
 
   /// Markup real templates legitimately look for in content: tags, special tokens, role words, whitespace.
   static func isStructural(_ s: String) -> Bool {
-    let t = s.trimmingCharacters(in: .whitespaces)
+    let t = s.trimmingWhitespace()
     if t.isEmpty { return true }
     if t.hasPrefix("<") && t.hasSuffix(">") { return true }
     if t.contains("<|") || t.contains("|>") || t.contains("[INST]") || t.contains("[/INST]") || t.hasPrefix("<") { return true }

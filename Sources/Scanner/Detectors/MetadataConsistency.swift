@@ -15,48 +15,43 @@ public enum MetadataConsistency {
     guard let arch = g["general.architecture"]?.string else { return [] }
     func meta(_ k: String) -> Int? { g["\(arch).\(k)"]?.int }
     func tensor(_ n: String) -> GGUFTensorInfo? { tensors.first { $0.name == n } }
-    var mismatches: [(String, Int, Int)] = []  // (what, declared, actual)
+    var mismatches: [(what: String, key: String, declared: Int, actual: Int)] = []
 
     var maxBlock = -1
     for t in tensors where t.name.hasPrefix("blk.") {
       if let n = Int(t.name.split(separator: ".")[1]) { maxBlock = max(maxBlock, n) }
     }
     if let declared = meta("block_count"), maxBlock >= 0, declared != maxBlock + 1 {
-      mismatches.append(("\(arch).block_count", declared, maxBlock + 1))
+      mismatches.append(("\(arch).block_count", "\(arch).block_count", declared, maxBlock + 1))
     }
     let embed = tensor("token_embd.weight")
     if let d = meta("embedding_length"), let e = embed, e.dimensions.count == 2, e.dimensions[0] != d {
-      mismatches.append(("\(arch).embedding_length", d, e.dimensions[0]))
+      mismatches.append(("\(arch).embedding_length", "\(arch).embedding_length", d, e.dimensions[0]))
     }
     if let f = meta("feed_forward_length"), let up = tensor("blk.0.ffn_up.weight"), up.dimensions.count == 2, up.dimensions[1] != f {
-      mismatches.append(("\(arch).feed_forward_length", f, up.dimensions[1]))
+      mismatches.append(("\(arch).feed_forward_length", "\(arch).feed_forward_length", f, up.dimensions[1]))
     }
     if let heads = meta("attention.head_count"), heads > 0, let q = tensor("blk.0.attn_q.weight"), q.dimensions.count == 2 {
       let headDim = meta("attention.key_length") ?? meta("rope.dimension_count") ?? ((meta("embedding_length") ?? q.dimensions[0]) / heads)
       if headDim > 0, heads * headDim != q.dimensions[1] {
-        mismatches.append(("\(arch).attention.head_count × head size \(headDim)", heads * headDim, q.dimensions[1]))
+        mismatches.append(("\(arch).attention.head_count × head size \(headDim)", "\(arch).attention.head_count", heads * headDim, q.dimensions[1]))
       }
       if let kvHeads = meta("attention.head_count_kv"), let k = tensor("blk.0.attn_k.weight"), k.dimensions.count == 2,
          headDim > 0, kvHeads * headDim != k.dimensions[1] {
-        mismatches.append(("\(arch).attention.head_count_kv × head size \(headDim)", kvHeads * headDim, k.dimensions[1]))
+        mismatches.append(("\(arch).attention.head_count_kv × head size \(headDim)", "\(arch).attention.head_count_kv", kvHeads * headDim, k.dimensions[1]))
       }
     }
     if let tokens = g["tokenizer.ggml.tokens"]?.array?.count, let e = embed, e.dimensions.count == 2, tokens > e.dimensions[1] {
-      mismatches.append(("tokenizer.ggml.tokens count (vocab rows)", tokens, e.dimensions[1]))
+      mismatches.append(("tokenizer.ggml.tokens count (vocab rows)", "tokenizer.ggml.tokens", tokens, e.dimensions[1]))
     }
     if let v = meta("vocab_size"), let e = embed, e.dimensions.count == 2, v != e.dimensions[1] {
-      mismatches.append(("\(arch).vocab_size", v, e.dimensions[1]))
+      mismatches.append(("\(arch).vocab_size", "\(arch).vocab_size", v, e.dimensions[1]))
     }
     guard !mismatches.isEmpty else { return [] }
-    let first = mismatches[0]
-    let offset = g.entry(first.0.components(separatedBy: " ").first ?? first.0)?.valueByteOffset
+    let offset = g.entry(mismatches[0].key)?.valueByteOffset
     return [Finding(rule: Rules.metadataContradiction, detector: name,
-      detail: mismatches.map { "\($0.0) says \($0.1), tensors say \($0.2)" }.joined(separator: "; "),
+      detail: mismatches.map { "\($0.what) says \($0.declared), tensors say \($0.actual)" }.joined(separator: "; "),
       file: g.file.path, byteOffset: offset,
-      evidence: mismatches.map { Evidence($0.0, .object([("declared", .int($0.1)), ("tensors", .int($0.2))])) })]
+      evidence: mismatches.map { Evidence($0.what, .object([("declared", .int($0.declared)), ("tensors", .int($0.actual))])) })]
   }
-}
-
-extension String {
-  func components(separatedBy sep: String) -> [String] { split(separator: Character(sep)).map(String.init) }
 }

@@ -134,7 +134,9 @@ public enum PickleDetector {
         detail: "unpickling\(place) imports globals outside the checkpoint allow list: \(unknown.map(\.importedQualifiedName).prefix(10).joined(separator: ", "))",
         file: file, evidence: [Evidence("globals", .array(unknown.map { .string($0.importedQualifiedName) }))]))
     }
-    if let bad = ds.last?.error, ds.count == 1 || ds.last?.globals.isEmpty == false || ds.allSatisfy({ $0.error != nil }) {
+    // scanSequence stops at the first failure, so only the last pickle can carry an error. A failure after
+    // complete pickles that imported nothing is the raw storage bytes of a legacy torch file, not a fault.
+    if let last = ds.last, let bad = last.error, ds.count == 1 || !last.globals.isEmpty {
       out.findings.append(Finding(rule: Rules.pickleUnreadable, detector: name,
         detail: "pickle\(place) cannot be read to its end: \(bad)", file: file))
       out.notScanned.append("\(file)\(place): pickle not readable to the end")

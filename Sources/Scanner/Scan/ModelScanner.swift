@@ -172,19 +172,7 @@ public enum ModelScanner {
       return
     }
     let base = path.hasSuffix("/") ? String(path.dropLast()) : path
-    for name in listDirectory(path) { discover(base + "/" + name, into: &targets, skipped: &skipped, topLevel: false) }
+    for name in listDirectory(path, includeHidden: false) ?? [] { discover(base + "/" + name, into: &targets, skipped: &skipped, topLevel: false) }
   }
 
-  static func listDirectory(_ path: String) -> [String] {
-    guard let dir = opendir(path) else { return [] }
-    defer { closedir(dir) }
-    var names: [String] = []
-    while let entry = readdir(dir) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-      }
-      if name != "." && name != ".." && !name.hasPrefix(".") { names.append(name) }
-    }
-    return names.sorted()
-  }
 }

@@ -45,7 +45,7 @@ public struct Baseline: Sendable {
       guard let sha = e["sha256"]?.string, sha.count == 64, let rule = e["rule"]?.string else {
         throw .usage("baseline \(path): entry \(i) needs 'sha256' (64 hex chars) and 'rule'")
       }
-      guard let why = e["justification"]?.string, why.trimmingCharacters(in: .whitespaces).count >= 10 else {
+      guard let why = e["justification"]?.string, why.trimmingWhitespace().count >= 10 else {
         throw .usage("baseline \(path): entry \(i) (\(rule)) needs a written 'justification' (at least 10 characters)")
       }
       entries.append(Entry(sha256: sha.lowercased(), ruleID: rule, justification: why))
@@ -60,11 +60,11 @@ public struct Baseline: Sendable {
 }
 
 extension String {
-  func trimmingCharacters(in set: TrimSet) -> String {
+  /// The string without leading and trailing spaces, tabs and newlines.
+  func trimmingWhitespace() -> String {
     var s = Substring(self)
     while let f = s.first, f == " " || f == "\t" || f == "\n" { s.removeFirst() }
     while let l = s.last, l == " " || l == "\t" || l == "\n" { s.removeLast() }
     return String(s)
   }
-  enum TrimSet { case whitespaces }
 }
