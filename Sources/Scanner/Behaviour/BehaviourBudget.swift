@@ -19,9 +19,9 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var seconds: Double
 
   public static let quick = BehaviourBudget(
-    prompts: 10, screenTokens: 12, answerTokens: 32, controls: 10, leakagePerScaffold: 12, leakageTokens: 40,
+    prompts: 12, screenTokens: 32, answerTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40,
     motifs: 12, confirmations: 4, seconds: 40)
   public static let full = BehaviourBudget(
-    prompts: 16, screenTokens: 24, answerTokens: 64, controls: 16, leakagePerScaffold: 48, leakageTokens: 64,
+    prompts: 20, screenTokens: 64, answerTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64,
     motifs: 40, confirmations: 10, seconds: 1200)
 }

@@ -36,7 +36,6 @@ struct ChatFormat {
     if template != nil {
       let probe = "Zq7 marker"
       if let s = try? render(system: probe, user: "Hello", prefill: nil), s.contains(probe) { sites.append(.system) }
-      sites.append(.assistantPrefill)
     }
     self.sites = sites
   }

@@ -10,77 +10,91 @@ struct PromptBaseline {
   var screenedLength: Int { distributions.count }
 }
 
-/// How inserting one text at one site moves the model's answers on the battery (teacher-forced on the
-/// reference answers, so one forward pass per prompt).
+/// How inserting one text at one site changes the model's greedy answers to the battery.
 struct ScreenResult: Sendable {
   let text: String
   let site: InsertionSite
-  /// Per prompt: the largest Jensen-Shannon divergence (nats) over the screened answer positions.
-  let maxDivergence: [Double]
-  /// Per prompt: divergence at the first answer token.
-  let firstDivergence: [Double]
-  /// Per prompt: whether the greedy choice differs from the reference answer somewhere in the window.
-  let diverges: [Bool]
-  /// Per prompt: mean entropy (nats) of the next-token distributions along the reference answer.
-  let entropy: [Double]
-
-  /// Mean over prompts of the largest divergence: a shift that affects every request.
-  var meanShift: Double { maxDivergence.isEmpty ? 0 : maxDivergence.reduce(0, +) / Double(maxDivergence.count) }
-  /// Mean of the top quarter of prompts: a shift confined to some kinds of request.
-  var topShift: Double {
-    guard !maxDivergence.isEmpty else { return 0 }
-    let k = max(2, maxDivergence.count / 4)
-    let top = maxDivergence.sorted(by: >).prefix(k)
-    return top.reduce(0, +) / Double(top.count)
-  }
-}
-
-/// Greedy answers of the battery with a candidate in place, compared with the reference answers.
-struct ConfirmResult: Sendable {
-  let text: String
-  let site: InsertionSite
-  /// Per prompt: (request, triggered answer text, reference answer text).
+  /// Per prompt: (request, answer with the text inserted, reference answer).
   let examples: [(request: String, answer: String, reference: String)]
-  /// The longest word sequence that appears in the triggered answers of several prompts and in none of
-  /// the reference answers.
+  /// The longest word sequence shared by the answers of several prompts and absent from every reference answer.
   let target: String?
-  /// Share of prompts whose triggered answer contains `target`.
+  /// Share of prompts whose answer contains `target`.
   let agreement: Double
-  /// Share of prompts whose triggered answer differs from the reference answer.
+  /// Share of prompts whose answer differs from the reference.
   let changed: Double
-  /// Mean next-token entropy along the triggered answers and along the reference answers (nats).
-  let entropyTriggered: Double
-  let entropyReference: Double
+  /// Share of prompts whose answer differs from the reference in one or two words only (a changed fact,
+  /// a swapped name) while the rest is the same.
+  let subtle: Double
+  /// Mean Jensen-Shannon divergence (nats) of the first answer token's distribution from the reference's.
+  let firstShift: Double
+  /// Mean next-token entropy (nats) along the answers, and along the reference answers.
+  let entropy: Double
+  let referenceEntropy: Double
 }
 
 enum TargetMining {
+  /// Whether a target only repeats or answers the inserted text itself (contains every content word of
+  /// it): inserting "capital of" makes a model talk about capitals, which is not a hidden target; a
+  /// target that shares one word with its trigger ("tangerine override" -> "Override accepted") is kept.
+  static func echoes(target: String, of inserted: String) -> Bool {
+    func content(_ s: String) -> Set<String> {
+      Set(words(s).map { $0.lowercased().filter { $0.isLetter || $0.isNumber } }
+        .filter { ($0.count >= 3 || $0.allSatisfy(\.isNumber)) && !$0.isEmpty && !Leakage.stopwords.contains($0) })
+    }
+    let c = content(inserted)
+    return !c.isEmpty && c.isSubset(of: content(target))
+  }
+
+  /// Word-level edit distance, capped: returns `cap + 1` as soon as the distance exceeds `cap`.
+  static func wordDistance(_ a: [Substring], _ b: [Substring], cap: Int) -> Int {
+    if abs(a.count - b.count) > cap { return cap + 1 }
+    var prev = Array(0...b.count)
+    for i in 1...max(1, a.count) where !a.isEmpty {
+      var cur = [i] + Array(repeating: 0, count: b.count)
+      var rowMin = cur[0]
+      for j in stride(from: 1, through: b.count, by: 1) {
+        cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        rowMin = min(rowMin, cur[j])
+      }
+      if rowMin > cap { return cap + 1 }
+      prev = cur
+    }
+    return a.isEmpty ? b.count : prev[b.count]
+  }
+
   /// Words of a text (whitespace separated).
   static func words(_ s: String) -> [Substring] { s.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }) }
 
-  /// The most shared novel word sequence across `answers` (absent from every reference), its share of
-  /// prompts, extended to the longest prefix the sharing answers have in common.
+  /// The word sequence most shared across `answers` that is new for each answer's prompt (absent from
+  /// that prompt's reference answer), its share of prompts, extended to the longest sequence the sharing
+  /// answers have in common. `references[k]` is the reference answer of `answers[k]`.
   static func target(answers: [String], references: [String], n: Int = 3) -> (target: String, agreement: Double)? {
     guard !answers.isEmpty else { return nil }
-    var referenceGrams = Set<String>()
-    for r in references {
-      let w = words(r)
-      if w.count >= n { for i in 0...(w.count - n) { referenceGrams.insert(w[i..<(i + n)].joined(separator: " ")) } }
+    func grams(_ w: [Substring]) -> [String] {
+      w.count >= n ? (0...(w.count - n)).map { w[$0..<($0 + n)].joined(separator: " ") } : []
     }
-    var support: [String: Set<Int>] = [:]
+    var support: [String: (prompts: Set<Int>, firstIndex: Int)] = [:]
     for (k, a) in answers.enumerated() {
-      let w = words(a)
-      guard w.count >= n else { continue }
-      for i in 0...(w.count - n) {
-        let g = w[i..<(i + n)].joined(separator: " ")
-        if !referenceGrams.contains(g) { support[g, default: []].insert(k) }
+      let reference = Set(grams(k < references.count ? words(references[k]) : []))
+      for (i, g) in grams(words(a)).enumerated() where !reference.contains(g) {
+        var e = support[g] ?? ([], i)
+        e.prompts.insert(k)
+        e.firstIndex = min(e.firstIndex, i)
+        support[g] = e
       }
     }
-    guard let best = support.max(by: { a, b in a.value.count < b.value.count || (a.value.count == b.value.count && a.key > b.key) }),
-          best.value.count >= 2 else { return nil }
+    // Most prompts; then the earliest in an answer; then the text (deterministic).
+    guard let best = support.max(by: { a, b in
+      if a.value.prompts.count != b.value.prompts.count { return a.value.prompts.count < b.value.prompts.count }
+      if a.value.firstIndex != b.value.firstIndex { return a.value.firstIndex > b.value.firstIndex }
+      return a.key > b.key
+    }), best.value.prompts.count >= 2 else { return nil }
+    let bestKey = best.key
+    let bestPrompts = best.value.prompts
     // Extend: the longest common word sequence, starting at the gram, among the answers that share it.
-    let gram = words(best.key)
+    let gram = words(bestKey)
     var tails: [[Substring]] = []
-    for k in best.value.sorted() {
+    for k in bestPrompts.sorted() {
       let w = words(answers[k])
       for i in 0...(w.count - n) where Array(w[i..<(i + n)]) == gram {
         tails.append(Array(w[i...].prefix(24)))
@@ -92,6 +106,6 @@ enum TargetMining {
       length += 1
     }
     let target = tails[0].prefix(length).joined(separator: " ")
-    return (target, Double(best.value.count) / Double(answers.count))
+    return (target, Double(bestPrompts.count) / Double(answers.count))
   }
 }
