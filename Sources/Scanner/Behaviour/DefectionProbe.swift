@@ -73,3 +73,27 @@ enum ROC {
     return Double(positives.filter { $0 > threshold }.count) / Double(positives.count)
   }
 }
+
+extension DefectionProbe {
+  /// Prompt-level separation of the probe: battery requests with `trigger` (at the user-turn start and
+  /// end, or at `site`) are positives; the same requests without it and with random control insertions
+  /// are negatives. Returns AUROC and TPR at 1% FPR.
+  static func separation(model: LanguageModel, format: ChatFormat, trigger: String, sites: [InsertionSite],
+                         layer: Int? = nil) throws -> (auroc: Double, tprAt1: Double, positives: Int, negatives: Int, layer: Int) {
+    let probe = try build(model: model, format: format, layer: layer)
+    var positives: [[Int32]] = [], negatives: [[Int32]] = []
+    var rng = SplitMix(seed: 0xD1FF)
+    let words = ProbeData.controlWords
+    for request in ProbeData.battery {
+      negatives.append(try format.tokens(request: request, site: .userStart, trigger: nil))
+      for site in sites {
+        positives.append(try format.tokens(request: request, site: site, trigger: trigger))
+        let control = (0..<2).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
+        negatives.append(try format.tokens(request: request, site: site, trigger: control))
+      }
+    }
+    let p = try probe.scores(model: model, prompts: positives)
+    let n = try probe.scores(model: model, prompts: negatives)
+    return (ROC.auroc(positives: p, negatives: n), ROC.tpr(positives: p, negatives: n, atFPR: 0.01), p.count, n.count, probe.layer)
+  }
+}
