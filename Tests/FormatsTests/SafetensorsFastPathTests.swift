@@ -121,6 +121,21 @@ import Testing
     }
   }
 
+  /// Entries in the form writers produce (the Python package here, compact or pretty-printed) are decoded by the
+  /// scanner itself, not handed to the generic JSON parser: the fast path is really taken.
+  @Test func usualEntriesTakeTheFastPath() throws {
+    let written = try readBytes(TestPaths.fixtures + "/reference/safetensors/multi_dtype.safetensors")
+    let prettyCase = try #require(Self.handWritten.first { $0.label == "pretty printed" })
+    let pretty = Self.file(header: Array(prettyCase.header.utf8), dataBytes: prettyCase.dataBytes)
+    let odd = Self.file(header: Array(#"{"a":{"dtype":"I8","shape":[-0],"data_offsets":[0,0]},"b":{"dtype":"I8","x":1,"shape":[1],"data_offsets":[0,1]}}"#.utf8), dataBytes: 1)
+    for (bytes, plain) in [(written, nil), (pretty, 1), (odd, 0)] as [([UInt8], Int?)] {
+      let (layout, plainEntries) = bytes.withUnsafeBytes { SafetensorsHeaderScanner.scanCountingPlainEntries($0) }
+      let tensors = try #require(layout).tensors.count
+      #expect(tensors > 0)
+      #expect(plainEntries == (plain ?? tensors))
+    }
+  }
+
   /// The invalid bytes in a name are rejected by both paths.
   @Test func invalidUTF8NamesAgree() {
     for bad: [UInt8] in [[0xFF], [0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {

@@ -19,6 +19,8 @@ struct SafetensorsHeaderScanner {
   private let dataOffset: Int
   private let dataSize: Int
   private var i = 0
+  /// Tensor entries decoded by ``plainEntry(name:keyByteOffset:)``.
+  private var plainEntryCount = 0
 
   /// One member of the root object, in header order. Tensors themselves go straight into `tensors`.
   private struct Member {
@@ -38,12 +40,17 @@ struct SafetensorsHeaderScanner {
 
   /// The layout of `bytes` (a whole safetensors file), or `nil` when the reference path must decide.
   /// - Complexity: O(n) in the header length.
-  static func scan(_ bytes: UnsafeRawBufferPointer) -> SafetensorsLayout? {
-    guard let (header, leadingAnomalies) = try? SafetensorsParser.prelude(bytes) else { return nil }
+  static func scan(_ bytes: UnsafeRawBufferPointer) -> SafetensorsLayout? { scanCountingPlainEntries(bytes).layout }
+
+  /// ``scan(_:)``, also telling how many tensor entries the scanner decoded itself (the rest went through
+  /// ``JSONParser``), so tests can see that the usual form really takes the fast path.
+  static func scanCountingPlainEntries(_ bytes: UnsafeRawBufferPointer) -> (layout: SafetensorsLayout?, plainEntries: Int) {
+    guard let (header, leadingAnomalies) = try? SafetensorsParser.prelude(bytes) else { return (nil, 0) }
     // can't overflow: prelude checked 8 + header.count <= bytes.count
     var scanner = SafetensorsHeaderScanner(header: header, dataOffset: 8 &+ header.count,
       dataSize: bytes.count &- 8 &- header.count)
-    return scanner.run(fileSize: bytes.count, leadingAnomalies: leadingAnomalies)
+    let layout = scanner.run(fileSize: bytes.count, leadingAnomalies: leadingAnomalies)
+    return (layout, scanner.plainEntryCount)
   }
 
   private init(header: UnsafeRawBufferPointer, dataOffset: Int, dataSize: Int) {
@@ -235,6 +242,7 @@ struct SafetensorsHeaderScanner {
       i = start
       return nil
     }
+    plainEntryCount &+= 1  // can't overflow: at most one per header byte
     return t
   }
 
