@@ -80,6 +80,16 @@ public enum ModelScanner {
     report.findings += templates.findings
     report.triggers += templates.triggers
     report.timings.append((detector: ChatTemplateAudit.name, seconds: seconds(clock.now - templateStart)))
+    let tokenizerStart = clock.now
+    let vocabulary = TokenizerAudit.audit(input)
+    report.findings += vocabulary.findings
+    report.triggers += vocabulary.triggers
+    report.timings.append((detector: TokenizerAudit.name, seconds: seconds(clock.now - tokenizerStart)))
+    let weightsStart = clock.now
+    let weights = WeightStatistics.analyze(input, threads: options.threads ?? 2)
+    report.findings += weights.findings
+    report.triggers += weights.triggers
+    report.timings.append((detector: WeightStatistics.name, seconds: seconds(clock.now - weightsStart)))
     if options.mode != .static {
       report.notScanned.append("behavioural detectors (--mode \(options.mode.rawValue)) are not available in this version; only static checks ran")
     }
