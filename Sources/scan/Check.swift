@@ -43,6 +43,9 @@ struct Check: ParsableCommand {
   @Option(help: "JSON file of accepted findings: {\"entries\": [{\"sha256\", \"rule\", \"justification\"}]}.")
   var baseline: String?
 
+  @Option(help: "The base model the scanned model claims to be fine-tuned from: adds the weight delta (DELTA-*).")
+  var base: String?
+
   @Option(help: "Threads for model execution (default: all cores).")
   var threads: Int?
 
@@ -55,6 +58,7 @@ struct Check: ParsableCommand {
     options.failOn = failOn
     options.threads = threads
     options.hash = !noHash
+    options.basePath = base
     if let threads, threads < 1 { throw failUsage("--threads must be at least 1") }
     if let baseline {
       do { options.baseline = try Baseline.load(path: baseline) } catch { throw failUsage("\(error)") }

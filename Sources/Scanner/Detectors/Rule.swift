@@ -129,6 +129,20 @@ public enum Rules {
     summary: "Tensors whose type has no decoder (IQ1/IQ2/IQ3 grids) or whose rows are too long to stream were not checked for NaN/Inf or outliers.",
     remedy: "None; the scan of those tensors is incomplete.")
 
+  // MARK: DELTA: comparison with a claimed base model (detector `delta`, `--base`)
+  public static let deltaTensors = Rule(id: "DELTA-001", severity: .info, title: "Weight change against the base",
+    summary: "Per-tensor relative Frobenius norm of (candidate - base) after dequantizing both, against a noise floor estimated from the least-changed tensors (what quantization or rounding alone explains). Informational: it shows which modules a fine-tune touched.",
+    remedy: "Check that the changed modules match what the publisher says the fine-tune did.")
+  public static let deltaRows = Rule(id: "DELTA-002", severity: .info, title: "Token rows that moved most",
+    summary: "Embedding / output rows ranked by how far they moved from the base. A backdoor fine-tune trains its trigger tokens' rows much harder than the rest, so the top rows are trigger candidates; medium when a few rows moved >= 8x the median row while the rest barely moved.",
+    remedy: "Try the listed tokens as triggers (behavioural scan).")
+  public static let deltaTokenizer = Rule(id: "DELTA-003", severity: .info, title: "Tokenizer or template differs from the base",
+    summary: "Token ids that are new or renamed relative to the base (medium when they are special tokens: a planted control token is a classic trigger), or a chat template that differs from the base's (low).",
+    remedy: "Ask why the fine-tune adds these tokens; compare the templates.")
+  public static let deltaBaseMismatch = Rule(id: "DELTA-004", severity: .medium, title: "Claimed base does not match",
+    summary: "Fewer than half of the candidate's tensors pair up (same name and row shape) with the named base, so it is not the model it was fine-tuned from, or the base could not be read. The delta analysis is incomplete.",
+    remedy: "Name the exact base checkpoint the model was fine-tuned from.")
+
   /// All rules, in id order.
   public static let all: [Rule] = [
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
@@ -137,7 +151,7 @@ public enum Rules {
     metadataContradiction, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
     tokenizerDuplicate, tokenizerUnreachable, tokenizerUnbuildable, tokenizerReserved,
     weightsNonFinite, weightsNonFiniteScale, weightsExtremeMagnitude, weightsRowOutlier, weightsKurtosis,
-    weightsScaleOutlier, weightsNotAnalysed,
+    weightsScaleOutlier, weightsNotAnalysed, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

@@ -41,6 +41,9 @@ public enum WeightStatistics {
     public var maxAbs: Float = 0
     public var mean: Double = 0
     public var standardDeviation: Double = 0
+    /// Standard deviation without the single largest-magnitude value (so one planted value cannot hide itself
+    /// by inflating the deviation it is measured in).
+    public var standardDeviationWithoutMax: Double = 0
     /// Excess kurtosis (0 for a Gaussian); `nil` for vectors and tiny tensors.
     public var excessKurtosis: Double?
     public var nonFiniteScaleCount = 0
@@ -122,10 +125,10 @@ public enum WeightStatistics {
         out.findings.append(Finding(rule: Rules.weightsExtremeMagnitude, detector: name, severity: .high,
           detail: "\(s.name) holds a value of magnitude \(s.maxAbs), beyond the float16 range: half-precision inference overflows",
           file: s.file, byteOffset: s.byteOffset, evidence: [Evidence("tensor", s.name), Evidence("max_abs", Double(s.maxAbs))]))
-      } else if s.excessKurtosis != nil, s.standardDeviation > 0, Double(s.maxAbs) / s.standardDeviation > sigmaLimit {
-        let sigmas = Double(s.maxAbs) / s.standardDeviation
+      } else if s.excessKurtosis != nil, s.standardDeviationWithoutMax > 0, Double(s.maxAbs) / s.standardDeviationWithoutMax > sigmaLimit {
+        let sigmas = Double(s.maxAbs) / s.standardDeviationWithoutMax
         out.findings.append(Finding(rule: Rules.weightsExtremeMagnitude, detector: name,
-          detail: "\(s.name): largest |value| \(s.maxAbs) is \(Int(sigmas)) standard deviations (\(s.standardDeviation)) from zero",
+          detail: "\(s.name): largest |value| \(s.maxAbs) is \(Int(sigmas)) standard deviations (\(s.standardDeviationWithoutMax), without it) from zero",
           file: s.file, byteOffset: s.byteOffset,
           evidence: [Evidence("tensor", s.name), Evidence("max_abs", Double(s.maxAbs)), Evidence("std", s.standardDeviation),
                      Evidence("sigmas", sigmas)]))
@@ -463,6 +466,8 @@ extension WeightStatistics {
       if m.n > 1 {
         let variance = m.m2 / m.n
         s.standardDeviation = variance.squareRoot()
+        let outlier = Double(s.maxAbs) - abs(m.mean)
+        s.standardDeviationWithoutMax = (max(0, m.m2 - outlier * outlier) / (m.n - 1)).squareRoot()
         if t.dimensions.filter({ $0 > 1 }).count >= 2, m.n >= 4096, variance > 0 {
           s.excessKurtosis = (m.m4 / m.n) / (variance * variance) - 3
         }

@@ -90,6 +90,11 @@ public enum ModelScanner {
     report.findings += weights.findings
     report.triggers += weights.triggers
     report.timings.append((detector: WeightStatistics.name, seconds: seconds(clock.now - weightsStart)))
+    if let basePath = options.basePath {
+      let deltaStart = clock.now
+      report.findings += WeightDelta.findings(candidate: input, basePath: basePath, threads: options.threads ?? 2, triggers: &report.triggers)
+      report.timings.append((detector: WeightDelta.name, seconds: seconds(clock.now - deltaStart)))
+    }
     if options.mode != .static {
       report.notScanned.append("behavioural detectors (--mode \(options.mode.rawValue)) are not available in this version; only static checks ran")
     }
