@@ -277,7 +277,7 @@ public enum WeightDelta {
             for (j, row) in rows.enumerated() {
               var rd: Double = 0
               if row < p.base.rowCount {
-                var sd = SIMD8<Float>(), sb = SIMD8<Float>()
+                var sd = SIMD8<Float>(), sb = SIMD8<Float>(), sx = SIMD8<Float>()
                 var e = 0
                 let cp = UnsafeRawPointer(cb.baseAddress! + j * n)
                 let bp = UnsafeRawPointer(bb.baseAddress! + j * n)
@@ -287,16 +287,21 @@ public enum WeightDelta {
                   let d = x - y
                   sd += d * d
                   sb += y * y
+                  sx += d * y
                   e += 8
                 }
-                var tail = Double(sd.sum()), tb = Double(sb.sum())
+                var tail = Double(sd.sum()), tb = Double(sb.sum()), tx = Double(sx.sum())
                 while e < n {
                   let d = Double(cb[j * n + e] - bb[j * n + e])
+                  let y = Double(bb[j * n + e])
                   tail += d * d
-                  tb += Double(bb[j * n + e]) * Double(bb[j * n + e])
+                  tb += y * y
+                  tx += d * y
                   e += 1
                 }
-                rd = tail
+                // Decay-corrected: drop the part of the change along the base row (weight decay and norm
+                // rescaling shrink every row in place; training a token moves it in a new direction).
+                rd = tb > 0 ? max(0, tail - tx * tx / tb) : tail
                 d2 += tail
                 b2 += tb
               } else {
