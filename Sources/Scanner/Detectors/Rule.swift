@@ -129,6 +129,10 @@ public enum Rules {
     summary: "Tensors whose type has no decoder (IQ1/IQ2/IQ3 grids) or whose rows are too long to stream were not checked for NaN/Inf or outliers.",
     remedy: "None; the scan of those tensors is incomplete.")
 
+  public static let weightsSummary = Rule(id: "WGT-008", severity: .info, title: "Weight statistics summary",
+    summary: "How many values were checked and the largest value of each statistic (|value|, |value|/std, kurtosis, block-scale ratio) next to its limit: how far the model is from every weight rule.",
+    remedy: "None.")
+
   // MARK: DELTA: comparison with a claimed base model (detector `delta`, `--base`)
   public static let deltaTensors = Rule(id: "DELTA-001", severity: .info, title: "Weight change against the base",
     summary: "Per-tensor relative Frobenius norm of (candidate - base) after dequantizing both, against a noise floor estimated from the least-changed tensors (what quantization or rounding alone explains). Informational: it shows which modules a fine-tune touched.",
@@ -151,7 +155,7 @@ public enum Rules {
     metadataContradiction, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
     tokenizerDuplicate, tokenizerUnreachable, tokenizerUnbuildable, tokenizerReserved,
     weightsNonFinite, weightsNonFiniteScale, weightsExtremeMagnitude, weightsRowOutlier, weightsKurtosis,
-    weightsScaleOutlier, weightsNotAnalysed, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch,
+    weightsScaleOutlier, weightsNotAnalysed, weightsSummary, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

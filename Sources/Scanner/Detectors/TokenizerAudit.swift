@@ -411,15 +411,18 @@ public enum TokenizerAudit {
   // MARK: - Duplicates and reachability
 
   static func auditDuplicates(_ source: VocabularySource, _ tok: Tokenizer, into out: inout Outcome) {
-    var first: [String: Int] = [:]
+    // Keyed by bytes: Swift String equality is canonical equivalence, which would call NFC and NFD spellings
+    // (distinct tokens in real vocabularies such as Gemma's Bengali pieces) duplicates.
+    var first: [[UInt8]: Int] = [:]
     first.reserveCapacity(source.vocabulary.tokens.count)
     var duplicates: [(text: String, ids: (Int, Int), special: Bool)] = []
     for (i, t) in source.vocabulary.tokens.enumerated() {
-      if let j = first[t] {
+      let key = Array(t.utf8)
+      if let j = first[key] {
         let special = [i, j].contains { k in k < tok.attributes.count && !tok.attributes[k].isDisjoint(with: [.control, .userDefined]) }
         duplicates.append((t, (j, i), special))
       } else {
-        first[t] = i
+        first[key] = i
       }
     }
     guard !duplicates.isEmpty else { return }
@@ -435,18 +438,17 @@ public enum TokenizerAudit {
   /// BPE: normal tokens longer than one symbol that no merge produces can never come out of the encoder.
   static func auditUnreachable(_ source: VocabularySource, _ tok: Tokenizer, into out: inout Outcome) {
     guard tok.kind == .bytePairEncoding, let merges = source.vocabulary.merges else { return }
-    var produced = Set<String>()
+    var produced = Set<[UInt8]>()  // bytes, not String: see auditDuplicates
     produced.reserveCapacity(merges.count)
     for m in merges {
-      let bytes = Array(m.utf8)
+      var bytes = Array(m.utf8)
       guard bytes.count >= 3, let space = bytes[1...].firstIndex(of: 0x20) else { continue }
-      var joined = bytes
-      joined.remove(at: space)
-      if let s = String(validating: joined, as: UTF8.self) { produced.insert(s) }
+      bytes.remove(at: space)
+      produced.insert(bytes)
     }
     var unreachable: [(Int, String)] = []
     for (i, t) in source.vocabulary.tokens.enumerated() where i < tok.attributes.count && tok.attributes[i] == .normal {
-      if t.unicodeScalars.count <= 1 || produced.contains(t) { continue }
+      if t.unicodeScalars.count <= 1 || produced.contains(Array(t.utf8)) { continue }
       unreachable.append((i, t))
     }
     guard !unreachable.isEmpty else { return }

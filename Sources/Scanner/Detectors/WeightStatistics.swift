@@ -83,6 +83,7 @@ public enum WeightStatistics {
     findKurtosis(out.tensors, into: &out)
     findScaleOutliers(out.tensors, into: &out)
     findRowOutliers(input, tensors: tensors, rowNorms: out.rowNorms, into: &out)
+    summarize(out.tensors, file: file, into: &out)
     if !failed.isEmpty {
       out.findings.append(Finding(rule: Rules.weightsNotAnalysed, detector: name,
         detail: "\(failed.count) tensors were not analysed: " + failed.prefix(5).map { "\($0.0) (\($0.1))" }.joined(separator: ", "),
@@ -114,6 +115,27 @@ public enum WeightStatistics {
         evidence: [Evidence("tensor", s.name), Evidence("blocks", s.nonFiniteScaleCount),
                    Evidence("byte_offset", s.firstNonFiniteScaleByteOffset ?? s.byteOffset)]))
     }
+  }
+
+  /// One info finding with the largest value of each statistic, so a report shows how far the model is from
+  /// every threshold (the calibration numbers in this file's documentation come from it).
+  static func summarize(_ stats: [TensorStatistics], file: String, into out: inout Outcome) {
+    guard !stats.isEmpty else { return }
+    let elements = stats.reduce(0) { $0 &+ $1.elementCount }
+    func top(_ f: (TensorStatistics) -> Double?) -> (String, Double)? {
+      stats.compactMap { s in f(s).map { (s.name, $0) } }.filter { $0.1.isFinite }.max { $0.1 < $1.1 }
+    }
+    let sigma = top { $0.excessKurtosis != nil && $0.standardDeviationWithoutMax > 0 ? Double($0.maxAbs) / $0.standardDeviationWithoutMax : nil }
+    let kurt = top { $0.excessKurtosis }
+    let scale = top { s in s.maxScaleLog2.flatMap { mx in s.medianScaleLog2.map { mx - $0 } } }
+    let absMax = top { Double($0.maxAbs) }
+    var parts = ["\(stats.count) tensors, \(elements) values"]
+    var evidence = [Evidence("tensors", stats.count), Evidence("values", elements)]
+    if let (n, v) = absMax { parts.append("largest |value| \(format1(v)) (\(n))"); evidence.append(Evidence("max_abs", .object([("tensor", .string(n)), ("value", .double(v))]))) }
+    if let (n, v) = sigma { parts.append("largest matrix |value|/std \(format1(v)) (\(n); limit \(Int(sigmaLimit)))"); evidence.append(Evidence("max_sigmas", .object([("tensor", .string(n)), ("value", .double(v))]))) }
+    if let (n, v) = kurt { parts.append("largest excess kurtosis \(format1(v)) (\(n); limit \(Int(kurtosisLimit)))"); evidence.append(Evidence("max_kurtosis", .object([("tensor", .string(n)), ("value", .double(v))]))) }
+    if let (n, v) = scale { parts.append("largest block scale 2^\(format1(v)) x median (\(n); limit 2^\(Int(scaleRatioLog2)))"); evidence.append(Evidence("max_scale_log2_ratio", .object([("tensor", .string(n)), ("value", .double(v))]))) }
+    out.findings.append(Finding(rule: Rules.weightsSummary, detector: name, detail: parts.joined(separator: "; "), file: file, evidence: evidence))
   }
 
   static let halfMax: Float = 65504
