@@ -536,12 +536,17 @@ extension WeightStatistics {
       let x1 = raw.loadUnaligned(fromByteOffset: (j + 8) * 4, as: SIMD8<Float>.self)
       s0 += x0
       s1 += x1
-      a0 = pointwiseMax(a0, pointwiseMax(x0, -x0))  // NaN lanes are caught by the sums below
-      a1 = pointwiseMax(a1, pointwiseMax(x1, -x1))
+      // Compare-and-blend, not pointwiseMax (lane-by-lane IEEE maximum, 65% of the scan's time in a profile).
+      // NaN lanes compare false and are caught by the sums below.
+      let y0 = x0.replacing(with: -x0, where: x0 .< 0)
+      let y1 = x1.replacing(with: -x1, where: x1 .< 0)
+      a0.replace(with: y0, where: y0 .> a0)
+      a1.replace(with: y1, where: y1 .> a1)
       j += 16
     }
     var sum = (s0 + s1).sum()
-    var maxAbs = pointwiseMax(a0, a1).max()
+    a0.replace(with: a1, where: a1 .> a0)
+    var maxAbs = a0.max()
     while j < n {
       sum += p[j]
       maxAbs = max(maxAbs, abs(p[j]))
