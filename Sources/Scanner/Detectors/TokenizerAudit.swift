@@ -411,19 +411,14 @@ public enum TokenizerAudit {
   // MARK: - Duplicates and reachability
 
   static func auditDuplicates(_ source: VocabularySource, _ tok: Tokenizer, into out: inout Outcome) {
-    // Keyed by bytes: Swift String equality is canonical equivalence, which would call NFC and NFD spellings
-    // (distinct tokens in real vocabularies such as Gemma's Bengali pieces) duplicates.
-    var first: [[UInt8]: Int] = [:]
-    first.reserveCapacity(source.vocabulary.tokens.count)
+    // The tokenizer's byte table keeps the last id of each text (llama.cpp's token_to_id), so any id it does not
+    // return for its own text is shadowed by a later duplicate. Bytes, not String ==, which is canonical
+    // equivalence and would merge NFC/NFD spellings (distinct tokens in real vocabularies such as Gemma's Bengali).
     var duplicates: [(text: String, ids: (Int, Int), special: Bool)] = []
-    for (i, t) in source.vocabulary.tokens.enumerated() {
-      let key = Array(t.utf8)
-      if let j = first[key] {
-        let special = [i, j].contains { k in k < tok.attributes.count && !tok.attributes[k].isDisjoint(with: [.control, .userDefined]) }
-        duplicates.append((t, (j, i), special))
-      } else {
-        first[key] = i
-      }
+    for (i, t) in source.vocabulary.tokens.enumerated() where !t.isEmpty {
+      guard let last = tok.tokenID(t).map(Int.init), last != i else { continue }
+      let special = [i, last].contains { k in k < tok.attributes.count && !tok.attributes[k].isDisjoint(with: [.control, .userDefined]) }
+      duplicates.append((t, (i, last), special))
     }
     guard !duplicates.isEmpty else { return }
     let special = duplicates.contains { $0.special }
