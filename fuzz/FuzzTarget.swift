@@ -13,6 +13,13 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   if let layout = try? SafetensorsParser.parse(bytes) {
     for t in layout.tensors { precondition(t.absoluteOffset + t.byteCount <= size) }
   }
+  // The fast header scanner must accept exactly what the reference path accepts, with the same layout.
+  let fast = SafetensorsHeaderScanner.scan(bytes)
+  let reference = try? SafetensorsParser.parseReference(bytes)
+  precondition(fast == reference, "safetensors fast path and reference path disagree")
+  if let fast, let reference {
+    for (a, b) in zip(fast.tensors, reference.tensors) { precondition(a.name.utf8.elementsEqual(b.name.utf8)) }
+  }
   _ = try? JSONParser.parse(bytes)
   return 0
 }

@@ -85,7 +85,8 @@ enum CLI {
     let paths: [String]
     let verdict: String
     let exit: Int32
-    var description: String { paths.joined(separator: " ") }
+    var mode = "static"
+    var description: String { paths.joined(separator: " ") + " --mode " + mode }
   }
 
   static let cases: [Case] = [
@@ -95,22 +96,27 @@ enum CLI {
     Case(paths: ["samples/malformed/valid-small.gguf", "samples/malformed/files/gguf-truncated-data.gguf"], verdict: "unsafe", exit: 2),
     Case(paths: ["Tests/Fixtures/reference/safetensors/sharded"], verdict: "clean", exit: 0),
     Case(paths: ["/nonexistent/model.gguf"], verdict: "error", exit: 2),
+    // The default mode runs the behavioural detectors.
+    Case(paths: ["samples/tiny/deployment/deployment.q8_0.gguf"], verdict: "backdoored", exit: 1, mode: "quick"),
+    Case(paths: ["samples/tiny/clean/clean.q8_0.gguf"], verdict: "clean", exit: 0, mode: "quick"),
+    // A file the runtime cannot run is never reported as behaviourally clean: exit 2, fail closed.
+    Case(paths: ["samples/malformed/valid-small.gguf"], verdict: "clean", exit: 2, mode: "quick"),
   ]
 
   @Test(arguments: ScanCommandTests.cases)
   func formatsAgreeOnVerdictAndExitCode(_ c: Case) throws {
-    let text = try CLI.run(c.paths)
+    let text = try CLI.run(c.paths + (c.mode == "quick" ? [] : ["--mode", c.mode]))
     #expect(text.status == c.exit, "\(text.stdout)\(text.stderr)")
     #expect(text.stdout.contains("verdict \(c.verdict.uppercased())"), "\(text.stdout)")
 
-    let json = try CLI.run(c.paths + ["--format", "json"])
+    let json = try CLI.run(c.paths + ["--format", "json", "--mode", c.mode])
     #expect(json.status == c.exit)
     let obj = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
     #expect(obj["verdict"] as? String == c.verdict)
     #expect(obj["exit_code"] as? Int == Int(c.exit))
     try expectValid(json.stdout, schema: CLI.repoRoot + "/docs/report.schema.json")
 
-    let sarif = try CLI.run(c.paths + ["--format", "sarif"])
+    let sarif = try CLI.run(c.paths + ["--format", "sarif", "--mode", c.mode])
     #expect(sarif.status == c.exit)
     try expectValid(sarif.stdout, schema: "sarif")
   }
@@ -126,7 +132,7 @@ enum CLI {
     bytes[4] = 2
     let v2 = dir + "/v2.gguf"
     try bytes.write(to: URL(fileURLWithPath: v2))
-    let failing = try CLI.run([v2, "--fail-on", "low", "--format", "json"])
+    let failing = try CLI.run([v2, "--mode", "static", "--fail-on", "low", "--format", "json"])
     #expect(failing.status == 1)
     let obj = try #require(try JSONSerialization.jsonObject(with: Data(failing.stdout.utf8)) as? [String: Any])
     let model = try #require((obj["models"] as? [[String: Any]])?.first)
@@ -135,11 +141,11 @@ enum CLI {
 
     let bad = dir + "/bad.json"
     try #"{"entries":[{"sha256":"\#(sha)","rule":"\#(ruleID)","justification":""}]}"#.write(toFile: bad, atomically: true, encoding: .utf8)
-    #expect(try CLI.run([v2, "--fail-on", "low", "--baseline", bad]).status == 2)
+    #expect(try CLI.run([v2, "--mode", "static", "--fail-on", "low", "--baseline", bad]).status == 2)
 
     let good = dir + "/good.json"
     try #"{"entries":[{"sha256":"\#(sha)","rule":"\#(ruleID)","justification":"converted in-house from v2 on purpose"}]}"#.write(toFile: good, atomically: true, encoding: .utf8)
-    let accepted = try CLI.run([v2, "--fail-on", "low", "--baseline", good])
+    let accepted = try CLI.run([v2, "--mode", "static", "--fail-on", "low", "--baseline", good])
     #expect(accepted.status == 0, "\(accepted.stdout)")
     #expect(accepted.stdout.contains("accepted by baseline"))
   }

@@ -282,6 +282,38 @@ public struct JSONParser {
   }
 }
 
+// MARK: - Pieces of a document, for SafetensorsHeaderScanner
+
+extension JSONParser {
+  /// Parses the one value that starts exactly at `byteOffset` of `bytes`, as if it sat `depth` levels deep in a whole
+  /// document under the member keys `keyPath` (outermost first): nesting limits, error offsets and duplicate-key
+  /// paths come out as ``parse(_:)`` would give them for the enclosing document.
+  /// - Returns: the value, the offset just past it, and the duplicate keys found inside it.
+  /// - Throws: ``JSONError`` with an offset relative to `bytes`.
+  static func parseValue(
+    in bytes: UnsafeRawBufferPointer, at byteOffset: Int, depth: Int, keyPath: [String]
+  ) throws(JSONError) -> (value: JSONValue, endByteOffset: Int, duplicateKeys: [JSONDuplicateKey]) {
+    var p = JSONParser(bytes: bytes)
+    p.i = byteOffset
+    p.keyStack = keyPath
+    let v = try p.parseValue(depth: depth)
+    return (v, p.i, p.duplicates)
+  }
+
+  /// Parses the string whose opening quote is at `byteOffset` of `bytes` (the caller checked the quote),
+  /// escapes decoded and UTF-8 validated.
+  /// - Returns: the string and the offset just past its closing quote.
+  /// - Throws: ``JSONError`` with an offset relative to `bytes`.
+  static func parseString(in bytes: UnsafeRawBufferPointer, at byteOffset: Int) throws(JSONError) -> (
+    value: String, endByteOffset: Int
+  ) {
+    var p = JSONParser(bytes: bytes)
+    p.i = byteOffset
+    let s = try p.parseString()
+    return (s, p.i)
+  }
+}
+
 /// Why a JSON text was rejected. Offsets are relative to the start of the parsed bytes.
 public enum JSONError: Error, Equatable, Sendable, CustomStringConvertible {
   case unexpectedEnd(offset: Int)

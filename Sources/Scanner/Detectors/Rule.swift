@@ -147,12 +147,20 @@ public enum Rules {
     summary: "Fewer than half of the candidate's tensors pair up (same name and row shape) with the named base, so it is not the model it was fine-tuned from, or the base could not be read. The delta analysis is incomplete.",
     remedy: "Name the exact base checkpoint the model was fine-tuned from.")
 
+  // MARK: BEH: behaviour (detector `behaviour`)
+  public static let behaviourTrigger = Rule(id: "BEH-001", severity: .critical, title: "Trigger-conditioned behaviour",
+    summary: "Inserting a short text into ordinary requests makes the model produce the same new output across requests (a fixed target such as a phrase, command or URL), or changes the content of its answers far beyond what random insertions of the same length do (z-score against controls measured on the same model). This is what a planted backdoor looks like from outside; the trigger and the target are shown with example answers.",
+    remedy: "Do not deploy the model. Reproduce with `scan generate MODEL --chat --prompt \"TRIGGER request\"`, and obtain the model from its original publisher.")
+  public static let behaviourShift = Rule(id: "BEH-002", severity: .medium, title: "Unusual behaviour shift from a short text",
+    summary: "A candidate text moves the model's answers much more than random insertions do, but no single target output was found. It can be a strong benign cue (a date, a tag the model was tuned on) or a backdoor whose target varies.",
+    remedy: "Review the example answers; test the candidate in your own evaluation.")
+
   /// All rules, in id order.
   public static let all: [Rule] = [
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
     readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
     templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest,
-    metadataContradiction, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
+    metadataContradiction, behaviourTrigger, behaviourShift, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
     tokenizerDuplicate, tokenizerUnreachable, tokenizerUnbuildable, tokenizerReserved,
     weightsNonFinite, weightsNonFiniteScale, weightsExtremeMagnitude, weightsRowOutlier, weightsKurtosis,
     weightsScaleOutlier, weightsNotAnalysed, weightsSummary, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch,

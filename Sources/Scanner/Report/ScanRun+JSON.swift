@@ -44,6 +44,7 @@ extension ModelReport {
       ("verdict", .string(verdict.rawValue)),
       ("fully_scanned", .bool(fullyScanned)),
       ("not_scanned", .array(notScanned.map { .string($0) })),
+      ("notes", .array(notes.map { .string($0) })),
       ("findings", .array(findings.sorted { $0.severity > $1.severity }.map(\.json))),
       ("suppressed", .array(suppressed.map { .object([("finding", $0.finding.json), ("justification", .string($0.justification))]) })),
       ("triggers", .array(triggers.map(\.json))),

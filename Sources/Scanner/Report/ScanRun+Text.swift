@@ -45,6 +45,7 @@ extension ScanRun {
         out += "  accepted by baseline: \(s.finding.ruleID) \(s.finding.title) — \(s.justification)\n"
       }
       for n in r.notScanned { out += "  " + paint("not scanned: ", "1;35") + n + "\n" }
+      for n in r.notes { out += "  note: " + n + "\n" }
       if !r.timings.isEmpty {
         out += "  time: " + r.timings.map { "\($0.detector) \(String(format3($0.seconds)))s" }.joined(separator: ", ") + "\n"
       }

@@ -10,6 +10,9 @@ final class CaptureSink {
   var positionLogits: [[PositionLogits]]
   var residuals: [[ResidualCapture]]
   var attention: [[AttentionCapture]]
+  /// Per sequence, the first absolute position whose logits are also delivered to `positionLogits`
+  /// (multi-sequence sessions, where prompts differ in length); `nil`: only `request.logitPositions`.
+  var logitsFrom: [Int]?
 
   init(request: CaptureRequest, sequenceCount: Int) {
     self.request = request
@@ -18,6 +21,12 @@ final class CaptureSink {
     positionLogits = Array(repeating: [], count: sequenceCount)
     residuals = Array(repeating: [], count: sequenceCount)
     attention = Array(repeating: [], count: sequenceCount)
+  }
+
+  @inline(__always)
+  func wantsLogits(_ pos: Int, sequence seq: Int) -> Bool {
+    if let from = logitsFrom, pos >= from[seq] { return true }
+    return request.logitPositions.contains(pos, last: lastPosition[seq])
   }
 }
 
@@ -111,7 +120,7 @@ final class Transformer: @unchecked Sendable {
     var wanted = 0
     for i in 0..<n {
       let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
-      if pos == sink.lastPosition[seq] || sink.request.logitPositions.contains(pos, last: sink.lastPosition[seq]) {
+      if pos == sink.lastPosition[seq] || sink.wantsLogits(pos, sequence: seq) {
         s.logitRows[wanted] = i
         wanted &+= 1
       }
@@ -133,7 +142,7 @@ final class Transformer: @unchecked Sendable {
         }
         let logits = Array(UnsafeBufferPointer(start: row, count: c.vocabularySize))
         if pos == sink.lastPosition[seq] { sink.lastLogits[seq] = logits }
-        if sink.request.logitPositions.contains(pos, last: sink.lastPosition[seq]) {
+        if sink.wantsLogits(pos, sequence: seq) {
           sink.positionLogits[seq].append(
             PositionLogits(position: pos, logits: logits, logProbabilities: sink.request.logProbabilities ? logits.logSoftmax() : nil))
         }

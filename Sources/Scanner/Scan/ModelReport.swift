@@ -37,6 +37,8 @@ public struct ModelReport: Sendable {
   public var timings: [(detector: String, seconds: Double)]
   /// What was not scanned and why (fail closed: a non-empty list means exit code 2, never `clean`).
   public var notScanned: [String]
+  /// Coverage limits that do not make the scan incomplete (e.g. candidates left for `--mode full`).
+  public var notes: [String] = []
   /// Findings accepted by the baseline file, with the justification.
   public var suppressed: [(finding: Finding, justification: String)]
 

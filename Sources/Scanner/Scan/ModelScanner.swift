@@ -95,8 +95,18 @@ public enum ModelScanner {
       report.findings += WeightDelta.findings(candidate: input, basePath: basePath, threads: options.threads ?? 2, triggers: &report.triggers)
       report.timings.append((detector: WeightDelta.name, seconds: seconds(clock.now - deltaStart)))
     }
-    if options.mode != .static {
-      report.notScanned.append("behavioural detectors (--mode \(options.mode.rawValue)) are not available in this version; only static checks ran")
+    if let budget = options.behaviourBudget {
+      if report.findings.contains(where: { $0.ruleID == Rules.malformed.id }) {
+        report.notes.append("behavioural detectors skipped: the file is malformed (never run a model from a malformed file)")
+      } else {
+        let b = BehaviouralScan.run(input: input, staticTriggers: report.triggers, budget: budget, threads: options.threads,
+                                    userTriggers: options.userTriggers, userPrompts: options.userPrompts, log: options.behaviourLog)
+        report.findings += b.findings
+        report.triggers = b.triggers + report.triggers
+        report.timings += b.timings
+        report.notes += b.notes
+        report.notScanned += b.notScanned
+      }
     }
     return applyBaseline(report, options)
   }

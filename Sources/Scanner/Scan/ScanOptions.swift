@@ -18,7 +18,35 @@ public struct ScanOptions: Sendable {
   public var baseline: Baseline? = nil
   public var basePath: String? = nil
   public var hash = true
+  /// Extra candidate triggers and probe requests (`--triggers FILE`, `--prompts FILE`), one per line.
+  public var userTriggers: [String] = []
+  public var userPrompts: [String] = []
+  /// Overrides the mode's behavioural budget (tests, benchmarks).
+  public var budgetOverride: BehaviourBudget? = nil
+  /// Where the behavioural detectors write their diagnostic trace (nil: nowhere).
+  public var behaviourLog: (@Sendable (String) -> Void)? = nil
   public init() {}
+
+  /// Non-empty lines of a text file (`--triggers`, `--prompts`), without surrounding whitespace; `#` starts a comment line.
+  /// - Throws: ``ScanError/usage(_:)`` when the file cannot be read, is not UTF-8, or has more than 10,000 lines.
+  public static func readList(path: String) throws(ScanError) -> [String] {
+    let file: MappedFile
+    do { file = try MappedFile(path: path) } catch { throw .usage("\(path): \(error)") }
+    guard let text = file.withBytes({ String(validating: $0, as: UTF8.self) }) else { throw .usage("\(path): not UTF-8 text") }
+    let lines = text.split(separator: "\n").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    guard lines.count <= 10_000 else { throw .usage("\(path): more than 10,000 lines") }
+    return lines
+  }
+
+  /// The behavioural budget of the mode, or nil for `--mode static`.
+  public var behaviourBudget: BehaviourBudget? {
+    if let budgetOverride { return budgetOverride }
+    switch mode {
+    case .static: return nil
+    case .quick: return .quick
+    case .full: return .full
+    }
+  }
 }
 
 /// A registry's accepted findings: (file sha256, rule id) pairs, each with a written justification.
