@@ -51,6 +51,9 @@ struct Check: ParsableCommand {
   @Option(help: "JSON file of accepted findings: {\"entries\": [{\"sha256\", \"rule\", \"justification\"}]}.")
   var baseline: String?
 
+  @Option(help: "The base model the scanned model claims to be fine-tuned from: adds the weight delta (DELTA-*).")
+  var base: String?
+
   @Option(help: "Threads for model execution (default: all cores).")
   var threads: Int?
 
@@ -63,6 +66,7 @@ struct Check: ParsableCommand {
     options.failOn = failOn
     options.threads = threads
     options.hash = !noHash
+    options.basePath = base
     if let threads, threads < 1 { throw failUsage("--threads must be at least 1") }
     do {
       if let triggers { options.userTriggers = try ScanOptions.readList(path: triggers) }

@@ -35,11 +35,20 @@ import Testing
 
   /// Clean and benign-fine-tuned samples, and the backdoored ones whose backdoor lives only in the weights,
   /// raise nothing above low in static mode: the static detectors do not cry wolf on ordinary models.
+  /// The special-token sample is the exception: its planted `<|sudo|>` is visible in the vocabulary.
   @Test func tinySamplesAreQuietInStaticMode() throws {
     let run = ModelScanner.scan(paths: [CLI.repoRoot + "/samples/tiny"], options: ScanOptions())
     #expect(run.reports.count >= 20)
-    for r in run.reports {
+    for r in run.reports where !r.path.contains("/special-token/") {
       #expect(r.findings.allSatisfy { $0.severity <= .low }, "\(r.path): \(r.findings.map { "\($0.ruleID) \($0.detail)" })")
+      #expect(r.timings.map(\.detector).contains(WeightStatistics.name))
+    }
+    let planted = run.reports.filter { $0.path.contains("/special-token/") }
+    #expect(planted.count == 3)
+    for r in planted {
+      #expect(r.findings.contains { $0.ruleID == "TOK-001" && $0.severity >= .high }, "\(r.path)")
+      #expect(r.triggers.contains { $0.text == "<|sudo|>" && $0.source == "tokenizer" })
+      #expect(r.verdict == .suspicious)
     }
   }
 

