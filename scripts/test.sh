@@ -14,4 +14,6 @@ if scripts/fetch-real-models.sh >&2; then
 else
   echo "warning: real models could not be fetched; their tests are skipped" >&2
 fi
-swift test "$@"
+# Release build with testing enabled: the behavioural tests run models, and an unoptimised forward pass is
+# ~50x slower (the SIMD helpers are only inlined into the kernels by whole-module optimisation).
+swift test -c release -Xswiftc -enable-testing "$@"

@@ -169,7 +169,18 @@ extension BehaviouralScan {
         }
       }
       for t in userTriggers { propose(t, "user-list", 0) }
-      for t in staticTriggers { propose(t.text, t.source, 1) }
+      // Template branches and planted tokens first; single-token rows from the weight statistics and the
+      // delta are weaker (most are ordinary subwords), so only their top few, after the published list.
+      var rowCandidates = 0
+      for t in staticTriggers {
+        if t.source == "weights" || t.source == "embedding-delta" {
+          guard rowCandidates < 4 else { continue }
+          rowCandidates += 1
+          propose(t.text, t.source, 3)
+        } else {
+          propose(t.text, t.source, 1)
+        }
+      }
       for t in plantedSpecialTokens() { propose(t, "special-token", 1) }
       for k in ProbeData.knownTriggers { propose(k.text, "known-list", 2) }
       let samples = try Leakage.sample(model: model, format: format, perScaffold: budget.leakagePerScaffold, maxTokens: budget.leakageTokens)
