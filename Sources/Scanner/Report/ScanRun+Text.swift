@@ -22,7 +22,8 @@ extension ScanRun {
     }
     var out = ""
     for r in reports {
-      let scope = options.mode == .static && r.verdict == .clean ? " (static checks only; behaviour not tested)" : ""
+      let scope = !r.fullyScanned && r.verdict == .clean ? " (incomplete: see not scanned)"
+        : options.mode == .static && r.verdict == .clean ? " (static checks only; behaviour not tested)" : ""
       out += "\(verdictLabel(r.verdict))\(scope)  \(r.path)  [\(r.format)\(r.sha256.map { ", sha256 " + String($0.prefix(16)) + "…" } ?? "")]\n"
       for sev in Severity.allCases.reversed() {
         let fs = r.findings.filter { $0.severity == sev }
@@ -32,8 +33,23 @@ extension ScanRun {
           if let file = f.file, file != r.path || f.byteOffset != nil {
             out += "      at \(file)\(f.byteOffset.map { " offset \($0)" } ?? "")\n"
           }
-          for e in f.evidence.prefix(6) where e.label != "anomaly" {
-            out += "      \(e.label): \(e.value.serialized())\n"
+          if f.ruleID.hasPrefix("BEH") {
+            // Behaviour: the trigger, the target and effect sizes, then example answers.
+            let order = ["trigger", "site", "target", "target agreement", "answers changed", "answers changed in 1-2 words",
+                         "answers unique to this date", "z agreement", "z subtle", "controls", "partial triggers"]
+            for label in order {
+              if let e = f.evidence.first(where: { $0.label == label }) { out += "      \(label): \(e.value.serialized())\n" }
+            }
+            if case .array(let examples)? = f.evidence.first(where: { $0.label == "examples" })?.value {
+              for case .object(let fields) in examples.prefix(2) {
+                let parts = fields.map { "\($0.0): \($0.1.serialized())" }
+                out += "      example: " + parts.joined(separator: " | ") + "\n"
+              }
+            }
+          } else {
+            for e in f.evidence.prefix(6) where e.label != "anomaly" {
+              out += "      \(e.label): \(e.value.serialized())\n"
+            }
           }
         }
       }

@@ -60,7 +60,7 @@ public struct ModelReport: Sendable {
   public var verdict: Verdict {
     if findings.contains(where: { $0.ruleID == Rules.unreadable.id || $0.ruleID == Rules.unrecognized.id }) { return .error }
     if findings.contains(where: { $0.ruleID == Rules.malformed.id }) { return .unsafe }
-    if findings.contains(where: { $0.severity == .critical && $0.ruleID.hasPrefix("PKL") }) { return .unsafe }
+    if findings.contains(where: { $0.severity == .critical && ($0.ruleID.hasPrefix("PKL") || $0.ruleID.hasPrefix("WGT")) }) { return .unsafe }
     if findings.contains(where: { $0.ruleID.hasPrefix("BEH") && $0.severity >= .high }) { return .backdoored }
     if findings.contains(where: { $0.severity >= .medium }) { return .suspicious }
     return .clean
