@@ -10,7 +10,7 @@ struct Scan: ParsableCommand {
     commandName: "scan",
     abstract: "Scan open-weight language models for backdoors and malformed files before you deploy them.",
     version: scannerVersion,
-    subcommands: [Check.self, Inspect.self, RulesCommand.self],
+    subcommands: [Check.self, Inspect.self, Generate.self, RulesCommand.self],
     defaultSubcommand: Check.self
   )
 }

@@ -10,6 +10,8 @@ struct WeightMatrix: Sendable {
   let type: GGMLType
   let rows: Int
   let columns: Int
+  /// Which of the model's mapped files holds the matrix.
+  let fileIndex: Int
   /// Absolute byte offset of row 0 in the mapped file.
   let byteOffset: Int
   let rowByteCount: Int
@@ -24,10 +26,10 @@ let gemmTokenBlock = 32
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1
 @inline(__always)
 func matVec(
-  _ w: WeightMatrix, _ base: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
+  _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
   _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>
 ) {
-  let start = base + w.byteOffset
+  let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
   switch w.type {
   case .q4_1:
@@ -43,10 +45,10 @@ func matVec(
 /// weight rows at a time into `tile` and multiplies them against blocks of tokens in float.
 // W (rows, cols) @ X (tokens, cols)^T -> out (tokens, ldOut) at column r
 func matMat(
-  _ w: WeightMatrix, _ base: UnsafeRawPointer, _ x: UnsafePointer<Float>, tokens: Int,
+  _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
   _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>
 ) {
-  let start = base + w.byteOffset
+  let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
   var t0 = 0
   while t0 < tokens {

@@ -43,12 +43,17 @@ final class RunState {
   let tokenSequence: UnsafeMutablePointer<Int>
   let tokenPosition: UnsafeMutablePointer<Int>
   let logitRows: UnsafeMutablePointer<Int>
+  /// Base address of each mapped weight file, valid only during a forward call.
+  let fileBases: UnsafeMutablePointer<UnsafeRawPointer>
   /// Tokens held in the KV cache of each sequence.
   var lengths: [Int]
 
   private var allocations: [UnsafeMutablePointer<Float>] = []
 
-  init(config c: ModelConfig, maxColumns: Int, sequenceCount: Int, capacity: Int, batchCapacity: Int, threadCount: Int) {
+  init(
+    config c: ModelConfig, maxColumns: Int, sequenceCount: Int, capacity: Int, batchCapacity: Int, threadCount: Int,
+    fileCount: Int = 1
+  ) {
     self.config = c
     self.sequenceCount = max(1, sequenceCount)
     self.capacity = max(1, capacity)
@@ -90,6 +95,7 @@ final class RunState {
     tokenSequence = .allocate(capacity: ub)
     tokenPosition = .allocate(capacity: ub)
     logitRows = .allocate(capacity: ub)
+    fileBases = .allocate(capacity: max(1, fileCount))
     lengths = Array(repeating: 0, count: self.sequenceCount)
     allocations = all
   }
@@ -99,6 +105,7 @@ final class RunState {
     tokenSequence.deallocate()
     tokenPosition.deallocate()
     logitRows.deallocate()
+    fileBases.deallocate()
   }
 
   /// Start of the cached keys of `sequence` in `layer`.

@@ -28,13 +28,15 @@ final class Transformer: @unchecked Sendable {
   // caller at a time (LanguageModel documents this).
   let config: ModelConfig
   let weights: ModelWeights
-  let file: MappedFile
+  let files: [MappedFile]
   let pool: ThreadPool
+  let numerics: Numerics
 
-  init(config: ModelConfig, weights: ModelWeights, file: MappedFile, threads: Int) {
+  init(config: ModelConfig, weights: ModelWeights, files: [MappedFile], threads: Int, numerics: Numerics) {
+    self.numerics = numerics
     self.config = config
     self.weights = weights
-    self.file = file
+    self.files = files
     self.pool = ThreadPool(threadCount: threads)
   }
 
@@ -43,7 +45,7 @@ final class Transformer: @unchecked Sendable {
   func makeState(sequences: Int, capacity: Int, batchCapacity: Int) -> RunState {
     RunState(
       config: config, maxColumns: weights.maxColumns, sequenceCount: sequences, capacity: capacity,
-      batchCapacity: batchCapacity, threadCount: pool.runningThreadCount)
+      batchCapacity: batchCapacity, threadCount: pool.runningThreadCount, fileCount: files.count)
   }
 
   // MARK: - Forward
@@ -53,21 +55,34 @@ final class Transformer: @unchecked Sendable {
   /// requested outputs to `sink`. Token ids must already be checked against the vocabulary, and each
   /// position must be < `state.capacity`.
   func forward(_ state: RunState, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
-    file.withBytes { raw in
-      // safe: an empty file has no tensors, and loading checked every tensor range against the size.
-      guard let base = raw.baseAddress else { return }
-      forward(state, base: base, tokens: tokens, count: n, sink: sink)
+    withMappedBases(0, state) {
+      forward(state, base: UnsafePointer(state.fileBases), tokens: tokens, count: n, sink: sink)
     }
   }
 
-  private func forward(_ s: RunState, base: UnsafeRawPointer, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
+  /// Maps every weight file in turn and runs `body` with all their base addresses in `s.fileBases`.
+  /// The addresses are used only inside `body`, while every mapping is lent out.
+  private func withMappedBases(_ i: Int, _ s: RunState, _ body: () -> Void) {
+    if i == files.count {
+      body()
+      return
+    }
+    files[i].withBytes { raw in
+      // safe: an empty file has no tensors, and loading checked every tensor range against the size.
+      guard let b = raw.baseAddress else { return }
+      s.fileBases[i] = b
+      withMappedBases(i &+ 1, s, body)
+    }
+  }
+
+  private func forward(_ s: RunState, base: UnsafePointer<UnsafeRawPointer>, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
     let c = config
     let d = c.embeddingLength
     let w = weights
 
     // Embeddings.
     for i in 0..<n {
-      let row = base + w.tokenEmbedding.byteOffset + Int(tokens[i]) &* w.tokenEmbedding.rowByteCount
+      let row = base[w.tokenEmbedding.fileIndex] + w.tokenEmbedding.byteOffset + Int(tokens[i]) &* w.tokenEmbedding.rowByteCount
       dequantizeRow(w.tokenEmbedding.type, row, s.x + i &* d, d)
       if c.embeddingScale != 1 {
         for j in 0..<d { s.x[i &* d &+ j] *= c.embeddingScale }
@@ -155,7 +170,7 @@ final class Transformer: @unchecked Sendable {
     _ a: WeightMatrix, _ outA: UnsafeMutablePointer<Float>,
     _ b: WeightMatrix? = nil, _ outB: UnsafeMutablePointer<Float>? = nil,
     _ c3: WeightMatrix? = nil, _ outC: UnsafeMutablePointer<Float>? = nil,
-    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafeRawPointer, gated: Bool = false
+    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafePointer<UnsafeRawPointer>, gated: Bool = false
   ) {
     let k = a.columns
     if n == 1 { blockSums(input, k, s.xSums) }
