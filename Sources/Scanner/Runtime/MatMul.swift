@@ -23,14 +23,25 @@ let gemmTileRows = 4
 let gemmTokenBlock = 32
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
+/// `sumCorrection` (Q4_1/Q5_1 under llama.cpp numerics): per-block fp16-sum corrections of x (see
+/// `quantizeQ8`), added through each block's minimum.
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1
 @inline(__always)
 func matVec(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
-  _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>
+  _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+  sumCorrection: UnsafePointer<Float>? = nil
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
+  if let sumCorrection, w.type.usesQ8_1Sum {
+    let blockBytes = w.type == .q4_1 ? 20 : 24
+    for r in rows {
+      let row = start + r &* w.rowByteCount
+      out[r] = dotRow(w.type, row, x, xSums, cols, scratch) + q8_1SumCorrection(row, blockBytes: blockBytes, sumCorrection, cols / 32)
+    }
+    return
+  }
   switch w.type {
   case .q4_1:
     for r in rows { out[r] = dotQ4_1(start + r &* w.rowByteCount, x, xSums, cols / 32) }
@@ -43,11 +54,24 @@ func matVec(
 
 /// `out[t][r] = W[r] . X[t]` for `r` in `rows`, `t` in `0..<tokens`: dequantizes `gemmTileRows`
 /// weight rows at a time into `tile` and multiplies them against blocks of tokens in float.
+/// `sumCorrection` (tokens, cols / 32): as in `matVec`, per token.
 // W (rows, cols) @ X (tokens, cols)^T -> out (tokens, ldOut) at column r
 func matMat(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
-  _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>
+  _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>,
+  sumCorrection: UnsafePointer<Float>? = nil
 ) {
+  defer {
+    if let sumCorrection, w.type.usesQ8_1Sum {
+      let start = bases[w.fileIndex] + w.byteOffset
+      let blockBytes = w.type == .q4_1 ? 20 : 24
+      let nb = w.columns / 32
+      for r in rows {
+        let row = start + r &* w.rowByteCount
+        for t in 0..<tokens { out[t &* ldOut &+ r] += q8_1SumCorrection(row, blockBytes: blockBytes, sumCorrection + t &* nb, nb) }
+      }
+    }
+  }
   let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
   var t0 = 0

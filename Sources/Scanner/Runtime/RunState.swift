@@ -43,6 +43,15 @@ final class RunState {
   let tokenSequence: UnsafeMutablePointer<Int>
   let tokenPosition: UnsafeMutablePointer<Int>
   let logitRows: UnsafeMutablePointer<Int>
+  /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
+  /// fused multiply), (3, batchCapacity, maxColumns); their block sums (3, maxColumns / 32 + 1) and Q8_1
+  /// sum corrections (3, batchCapacity, maxColumns / 32 + 1).
+  let converted: UnsafeMutablePointer<Float>
+  let convertedStride: Int
+  let convertedSums: UnsafeMutablePointer<Float>
+  let convertedSumsStride: Int
+  let sumCorrections: UnsafeMutablePointer<Float>
+  let sumCorrectionsStride: Int
   /// Base address of each mapped weight file, valid only during a forward call.
   let fileBases: UnsafeMutablePointer<UnsafeRawPointer>
   /// Tokens held in the KV cache of each sequence.
@@ -52,7 +61,7 @@ final class RunState {
 
   init(
     config c: ModelConfig, maxColumns: Int, sequenceCount: Int, capacity: Int, batchCapacity: Int, threadCount: Int,
-    fileCount: Int = 1
+    fileCount: Int = 1, numerics: Numerics = .float
   ) {
     self.config = c
     self.sequenceCount = max(1, sequenceCount)
@@ -96,6 +105,18 @@ final class RunState {
     tokenPosition = .allocate(capacity: ub)
     logitRows = .allocate(capacity: ub)
     fileBases = .allocate(capacity: max(1, fileCount))
+    convertedStride = ub * maxColumns
+    convertedSumsStride = maxColumns / 32 + 1
+    sumCorrectionsStride = ub * (maxColumns / 32 + 1)
+    if numerics == .llamaCpp {
+      converted = make(3 * convertedStride)
+      convertedSums = make(3 * convertedSumsStride)
+      sumCorrections = make(3 * sumCorrectionsStride)
+    } else {
+      converted = make(1)
+      convertedSums = make(1)
+      sumCorrections = make(1)
+    }
     lengths = Array(repeating: 0, count: self.sequenceCount)
     allocations = all
   }
