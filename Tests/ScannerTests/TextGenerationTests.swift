@@ -48,9 +48,9 @@ import Testing
     #expect(out.text == c.text)
     #expect(out.topLogits.map(\.id) == c.top.map(\.id))
     for (ours, ref) in zip(out.topLogits, c.top) {
-      // llama.cpp keeps the KV cache in F16 and (Q8_0) quantizes activations; tiny logits of ~10-18
-      // move by a few thousandths under those roundings.
-      #expect(abs(ours.logit - ref.logit) < 0.02, "\(c.model) \(c.prompt): id \(ref.id) \(ours.logit) vs \(ref.logit)")
+      // Same roundings as llama.cpp (Numerics.llamaCpp); only the float summation order differs
+      // (measured: max 6e-6 on logits of 8-18).
+      #expect(abs(ours.logit - ref.logit) < 1e-3, "\(c.model) \(c.prompt): id \(ref.id) \(ours.logit) vs \(ref.logit)")
     }
   }
 
