@@ -23,8 +23,9 @@ let gemmTileRows = 4
 let gemmTokenBlock = 32
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
-/// `sumCorrection` (Q4_1/Q5_1 under llama.cpp numerics): per-block fp16-sum corrections of x (see
-/// `quantizeQ8`), added through each block's minimum.
+/// `sumCorrection` (Q5_1 under llama.cpp numerics): per-block fp16-sum corrections of x (see
+/// `quantizeQ8`), added through each block's minimum. (Q4_1's fused kernel takes the fp16 sums
+/// directly as `xSums`.)
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1
 @inline(__always)
 func matVec(
@@ -34,11 +35,10 @@ func matVec(
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
-  if let sumCorrection, w.type.usesQ8_1Sum {
-    let blockBytes = w.type == .q4_1 ? 20 : 24
+  if let sumCorrection, w.type == .q5_1 {
     for r in rows {
       let row = start + r &* w.rowByteCount
-      out[r] = dotRow(w.type, row, x, xSums, cols, scratch) + q8_1SumCorrection(row, blockBytes: blockBytes, sumCorrection, cols / 32)
+      out[r] = dotRow(w.type, row, x, xSums, cols, scratch) + q8_1SumCorrection(row, blockBytes: 24, sumCorrection, cols / 32)
     }
     return
   }

@@ -45,7 +45,8 @@ final class RunState {
   let logitRows: UnsafeMutablePointer<Int>
   /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
   /// fused multiply), (3, batchCapacity, maxColumns); their block sums (3, maxColumns / 32 + 1) and Q8_1
-  /// sum corrections (3, batchCapacity, maxColumns / 32 + 1).
+  /// sum corrections (3, batchCapacity, maxColumns / 32 + 1). Each slot's sums hold the exact block
+  /// sums, then (Q8 only) the fp16 Q8_1 sums Q4_1 sees.
   let converted: UnsafeMutablePointer<Float>
   let convertedStride: Int
   let convertedSums: UnsafeMutablePointer<Float>
@@ -106,7 +107,7 @@ final class RunState {
     logitRows = .allocate(capacity: ub)
     fileBases = .allocate(capacity: max(1, fileCount))
     convertedStride = ub * maxColumns
-    convertedSumsStride = maxColumns / 32 + 1
+    convertedSumsStride = 2 * (maxColumns / 32 + 1)
     sumCorrectionsStride = ub * (maxColumns / 32 + 1)
     if numerics == .llamaCpp {
       converted = make(3 * convertedStride)

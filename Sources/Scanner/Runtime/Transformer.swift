@@ -236,11 +236,21 @@ final class Transformer: @unchecked Sendable {
       let values = s.converted + slot &* s.convertedStride
       let corrections = s.sumCorrections + slot &* s.sumCorrectionsStride
       quantizeActivations(format, input, values, corrections, rows: n, width: k)
-      if n == 1 { blockSums(values, k, s.convertedSums + slot &* s.convertedSumsStride) }
+      if n == 1 {
+        let sums = s.convertedSums + slot &* s.convertedSumsStride
+        blockSums(values, k, sums)
+        if format == .q8 {
+          // The Q8_1 block sums llama.cpp's Q4_1 dot uses (fp16-rounded), right after the exact ones.
+          let blocks = k / 32
+          for b in 0..<blocks { sums[blocks &+ b] = sums[b] + corrections[b] }
+        }
+      }
     }
+    let q8_1 = format == .q8 && w.type.usesQ8_1Sum
+    let sums = s.convertedSums + slot &* s.convertedSumsStride
     return PreparedInput(
-      values: s.converted + slot &* s.convertedStride, sums: s.convertedSums + slot &* s.convertedSumsStride,
-      sumCorrection: format == .q8 && w.type.usesQ8_1Sum ? UnsafePointer(s.sumCorrections + slot &* s.sumCorrectionsStride) : nil)
+      values: s.converted + slot &* s.convertedStride, sums: q8_1 && n == 1 ? sums + k / 32 : sums,
+      sumCorrection: q8_1 ? UnsafePointer(s.sumCorrections + slot &* s.sumCorrectionsStride) : nil)
   }
 
   /// Fills cos/sin tables for every token's position (both RoPE bases when the model has two).
