@@ -33,7 +33,9 @@ struct RuntimeRealModelTests {
   }
 
   static func model(_ file: String, threads: Int = 2, numerics: Numerics = .llamaCpp) throws -> LanguageModel {
-    try LanguageModel.load(path: "\(modelDirectory)/\(file)", threads: threads, numerics: numerics)
+    // SCAN_NUMERICS=float|llamaCpp overrides every case (to compare the two rounding models on one reference).
+    let forced = ProcessInfo.processInfo.environment["SCAN_NUMERICS"].flatMap { Numerics(rawValue: $0) }
+    return try LanguageModel.load(path: "\(modelDirectory)/\(file)", threads: threads, numerics: forced ?? numerics)
   }
 
   /// (reference file, model file, numerics) triples; a triple whose reference file is absent is skipped.
@@ -76,7 +78,7 @@ struct RuntimeRealModelTests {
     }
     let rate = Double(agree) / Double(refs.passage.count)
     let meanDiff = diffSum / Double(max(1, diffCount))
-    print("\(modelFile) [\(c.numerics)] vs \(refsFile): top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
+    print("\(modelFile) [\(model.numerics)] vs \(refsFile): top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
     #expect(rate >= 0.99)
     #expect(meanDiff < 0.1)
   }

@@ -66,9 +66,11 @@ func matMat(
       let start = bases[w.fileIndex] + w.byteOffset
       let blockBytes = w.type == .q4_1 ? 20 : 24
       let nb = w.columns / 32
+      // The tile is free again: hold one row's block minimums there, then one SIMD dot per token.
       for r in rows {
         let row = start + r &* w.rowByteCount
-        for t in 0..<tokens { out[t &* ldOut &+ r] += q8_1SumCorrection(row, blockBytes: blockBytes, sumCorrection + t &* nb, nb) }
+        for blk in 0..<nb { tile[blk] = half(row, blk &* blockBytes &+ 2) }
+        for t in 0..<tokens { out[t &* ldOut &+ r] += dotF32(tile, sumCorrection + t &* nb, nb) }
       }
     }
   }
