@@ -182,3 +182,29 @@ import Testing
     #expect(plain != dots[1])
   }
 }
+
+@Suite struct F16RoundingTests {
+  /// The SIMD F16 rounding equals `Float(Float16(x))` on normals, half subnormals, ties, overflow,
+  /// zeros and NaN.
+  @Test func simdRoundingEqualsFloat16Conversion() {
+    var values: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, 70000, -70000, 0x1p-14, 0x1p-15, 0x1p-24, 0x1p-25, 0x1.8p-25, 3e-8,
+      1 + 0x1p-11, 1 + 0x3p-11, 1 + 0x1p-12, .infinity, -.infinity, 5.9604645e-8, 6.1e-5, 1e-30]
+    var s: UInt64 = 99
+    for _ in 0..<20000 {
+      s = s &* 6364136223846793005 &+ 1442695040888963407
+      let bits = UInt32(truncatingIfNeeded: s >> 32)
+      let f = Float(bitPattern: bits)
+      if f.isFinite { values.append(f) }
+    }
+    while values.count % 8 != 0 { values.append(0.1) }
+    var out = [Float](repeating: 0, count: values.count)
+    values.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { roundToF16(x.baseAddress!, $0.baseAddress!, values.count) } }
+    for (v, r) in zip(values, out) {
+      let expected = Float(Float16(v))
+      #expect(r.bitPattern == expected.bitPattern, "\(v): \(r) vs \(expected)")
+    }
+    var nan: [Float] = Array(repeating: .nan, count: 8)
+    nan.withUnsafeMutableBufferPointer { roundToF16($0.baseAddress!, $0.baseAddress!, 8) }
+    #expect(nan.allSatisfy { $0.isNaN })
+  }
+}

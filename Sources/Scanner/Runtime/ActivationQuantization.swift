@@ -96,7 +96,34 @@ func quantizeQ8K(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
 
 /// Rounds `count` floats to F16 (round to nearest even), in place or into `out`.
 func roundToF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
-  for i in 0..<count { out[i] = Float(Float16(x[i])) }
+  var i = 0
+  while i + 8 <= count {
+    store8(roundedToF16(load8(x + i)), out + i)
+    i &+= 8
+  }
+  while i < count {
+    out[i] = Float(Float16(x[i]))
+    i &+= 1
+  }
+}
+
+/// `Float(Float16(v))` lane by lane without a conversion call (the Swift code is not built with F16C):
+/// normal halves keep 11 significant bits (round half to even on the bit pattern), half subnormals are
+/// multiples of 2^-24 (rounded by adding and removing 0.5), magnitudes that round past 65504 become
+/// infinity. NaN stays NaN.
+@inline(__always)
+func roundedToF16(_ v: SIMD8<Float>) -> SIMD8<Float> {
+  let a = abs8(v)
+  let u = unsafeBitCast(a, to: SIMD8<UInt32>.self)
+  // can't overflow: u < 0x8000_0000 for a magnitude; + 0x1000 stays below 2^32
+  let roundedBits = (u &+ 0x0FFF &+ ((u &>> 13) & 1)) & SIMD8<UInt32>(repeating: 0xFFFF_E000)
+  var r = unsafeBitCast(roundedBits, to: SIMD8<Float>.self)
+  let sub = (a + 0.5) - 0.5
+  r.replace(with: sub, where: a .< 0x1p-14)
+  r.replace(with: .infinity, where: r .> 65504)
+  r.replace(with: a, where: a .!= a)
+  let sign = unsafeBitCast(v, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x8000_0000)
+  return unsafeBitCast(unsafeBitCast(r, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self)
 }
 
 /// Rounds `count` floats to BF16 as ggml's `ggml_compute_fp32_to_bf16` does (nearest even; NaN kept quiet).

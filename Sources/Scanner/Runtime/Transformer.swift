@@ -362,10 +362,10 @@ final class Transformer: @unchecked Sendable {
           out.initialize(repeating: 0, count: c.valueHeadDimension)
           let seq = s.tokenSequence[i]
           let values = s.values(layer: l, sequence: seq) + (h / group) &* c.valueHeadDimension
+          // llama.cpp multiplies the F16 V cache by the attention weights converted to F16.
+          if f16Weights { roundToF16(scores, scores, count) }
           for j in 0..<count {
-            // llama.cpp multiplies the F16 V cache by the attention weights converted to F16.
-            let weight = f16Weights ? Float(Float16(scores[j])) : scores[j]
-            axpy(weight, values + (first &+ j) &* c.valueLength, out, c.valueHeadDimension)
+            axpy(scores[j], values + (first &+ j) &* c.valueLength, out, c.valueHeadDimension)
           }
         }
       }
