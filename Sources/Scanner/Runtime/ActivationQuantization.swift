@@ -54,8 +54,8 @@ func quantizeQ8(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
     let d = amax / 127
     let dh = Float(Float16(d))
     let id: Float = amax != 0 ? 127 / amax : 0
-    let q0 = (v0 * id).rounded(.toNearestOrEven), q1 = (v1 * id).rounded(.toNearestOrEven)
-    let q2 = (v2 * id).rounded(.toNearestOrEven), q3 = (v3 * id).rounded(.toNearestOrEven)
+    let q0 = roundHalfEven(v0 * id), q1 = roundHalfEven(v1 * id)
+    let q2 = roundHalfEven(v2 * id), q3 = roundHalfEven(v3 * id)
     store8(q0 * dh, o)
     store8(q1 * dh, o + 8)
     store8(q2 * dh, o + 16)
@@ -88,7 +88,8 @@ func quantizeQ8K(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
     let iscale = -127 / signedMax
     let d = 1 / iscale
     for j in 0..<256 {
-      let q = min(127, (iscale * p[j]).rounded(.toNearestOrEven))
+      // |iscale * x| <= 127: the add/subtract of 1.5 * 2^23 rounds half to even (ggml's nearest_int).
+      let q = min(127, (iscale * p[j] + 12_582_912) - 12_582_912)
       o[j] = d * q
     }
   }
@@ -168,6 +169,14 @@ func q8_1SumCorrection(_ row: UnsafeRawPointer, blockBytes: Int, _ correction: U
   var s: Float = 0
   for b in 0..<blockCount { s += half(row, b &* blockBytes &+ 2) * correction[b] }
   return s
+}
+
+/// Round half to even for |v| < 2^22 by adding and removing 1.5 * 2^23 (one add and one subtract: the
+/// baseline x86-64 target has no vroundps, and `rounded(_:)` became a libm call per lane).
+@inline(__always)
+func roundHalfEven(_ v: SIMD8<Float>) -> SIMD8<Float> {
+  let magic = SIMD8<Float>(repeating: 12_582_912)
+  return (v + magic) - magic
 }
 
 @inline(__always)
