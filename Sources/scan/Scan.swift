@@ -10,7 +10,7 @@ struct Scan: ParsableCommand {
     commandName: "scan",
     abstract: "Scan open-weight language models for backdoors and malformed files before you deploy them.",
     version: scannerVersion,
-    subcommands: [Check.self, Inspect.self, Diff.self, RulesCommand.self],
+    subcommands: [Check.self, Inspect.self, Diff.self, Generate.self, RulesCommand.self],
     defaultSubcommand: Check.self
   )
 }

@@ -99,6 +99,7 @@ enum CLI {
     // The default mode runs the behavioural detectors.
     Case(paths: ["samples/tiny/deployment/deployment.q8_0.gguf"], verdict: "backdoored", exit: 1, mode: "quick"),
     Case(paths: ["samples/tiny/clean/clean.q8_0.gguf"], verdict: "clean", exit: 0, mode: "quick"),
+    Case(paths: ["samples/tiny/deployment/hf"], verdict: "backdoored", exit: 1, mode: "quick"),
     // A file the runtime cannot run is never reported as behaviourally clean: exit 2, fail closed.
     Case(paths: ["samples/malformed/valid-small.gguf"], verdict: "clean", exit: 2, mode: "quick"),
   ]

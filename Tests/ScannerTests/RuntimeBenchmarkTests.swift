@@ -21,7 +21,9 @@ struct RuntimeBenchmarkTests {
     let env = ProcessInfo.processInfo.environment
     let threads = Int(env["SCAN_THREADS"] ?? "") ?? 2
     let path = "\(RuntimeRealModelTests.modelDirectory)/SmolLM2-135M-Instruct.Q4_1.gguf"
-    let model = try LanguageModel.load(path: path, threads: threads)
+    // SCAN_NUMERICS=float measures the plain float path (the runtime before llama.cpp numerics).
+    let numerics = Numerics(rawValue: env["SCAN_NUMERICS"] ?? "") ?? .llamaCpp
+    let model = try LanguageModel.load(path: path, threads: threads, numerics: numerics)
     let vocab = Int32(model.config.vocabularySize)
     var rng = RuntimeKernelTests.Rng(s: 1)
     func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocab)) } }

@@ -187,7 +187,7 @@ import Testing
     }
     var rng = Rng(s: 42)
     let x = (0..<(tokens * cols)).map { _ in rng.float() }
-    let w = WeightMatrix(name: "w", type: type, rows: rows, columns: cols, byteOffset: 0, rowByteCount: file.count / rows)
+    let w = WeightMatrix(name: "w", type: type, rows: rows, columns: cols, fileIndex: 0, byteOffset: 0, rowByteCount: file.count / rows)
     var vecOut = [Float](repeating: 0, count: rows)
     var matOut = [Float](repeating: 0, count: rows * tokens)
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmTileRows * cols)
@@ -195,11 +195,12 @@ import Testing
     let sums = UnsafeMutablePointer<Float>.allocate(capacity: cols / 32)
     defer { sums.deallocate() }
     file.withUnsafeBytes { raw in
+      var bases = [raw.baseAddress!]
       x.withUnsafeBufferPointer { xb in
         blockSums(xb.baseAddress!, cols, sums)
-        vecOut.withUnsafeMutableBufferPointer { matVec(w, raw.baseAddress!, xb.baseAddress!, sums, $0.baseAddress!, rows: 0..<rows, scratch: scratch) }
+        vecOut.withUnsafeMutableBufferPointer { matVec(w, &bases, xb.baseAddress!, sums, $0.baseAddress!, rows: 0..<rows, scratch: scratch) }
         matOut.withUnsafeMutableBufferPointer {
-          matMat(w, raw.baseAddress!, xb.baseAddress!, tokens: tokens, $0.baseAddress!, ldOut: rows, rows: 0..<rows, tile: scratch)
+          matMat(w, &bases, xb.baseAddress!, tokens: tokens, $0.baseAddress!, ldOut: rows, rows: 0..<rows, tile: scratch)
         }
       }
     }

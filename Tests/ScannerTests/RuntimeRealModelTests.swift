@@ -32,20 +32,20 @@ struct RuntimeRealModelTests {
     return Refs(passage: passage, passageTop: top, prompts: prompts)
   }
 
-  static func model(_ file: String, threads: Int = 2) throws -> LanguageModel {
-    try LanguageModel.load(path: "\(modelDirectory)/\(file)", threads: threads)
+  static func model(_ file: String, threads: Int = 2, numerics: Numerics = .llamaCpp) throws -> LanguageModel {
+    // SCAN_NUMERICS=float|llamaCpp overrides every case (to compare the two rounding models on one reference).
+    let forced = ProcessInfo.processInfo.environment["SCAN_NUMERICS"].flatMap { Numerics(rawValue: $0) }
+    return try LanguageModel.load(path: "\(modelDirectory)/\(file)", threads: threads, numerics: forced ?? numerics)
   }
 
-  /// (reference file, model file) pairs; a pair whose reference file is absent is skipped.
-  static let cases: [(refs: String, model: String)] = [
-    ("smollm2-q4_1-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    // KNOWN GAP (not enabled): against llama.cpp itself (smollm2-q4_1-llamacpp-refs.json, llama-cpp-python
-    // 0.3.36) we measured top-1 955/1000 = 95.5%, mean |logit diff| 0.132, and greedy continuations equal for
-    // 1 of 5 prompts. We match float math (transformers) to 1e-5, so the gap is llama.cpp's own rounding:
-    // it quantizes activations to Q8 blocks for its Q4_1/Q8_0 dots and keeps the KV cache in F16. Emulating
-    // that (Q8 activation + integer block dots) is the next step; then enable this line:
-    // ("smollm2-q4_1-llamacpp-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf"),
-    ("gemma3-270m-q4_k_m-refs.json", "gemma-3-270m-q4_k_m.gguf"),
+  /// (reference file, model file, numerics) triples; a triple whose reference file is absent is skipped.
+  /// The transformers references (float math on the dequantized GGUF) are checked with `.float`, the
+  /// llama.cpp ones with the default `.llamaCpp` numerics.
+  static let cases: [(refs: String, model: String, numerics: Numerics)] = [
+    ("smollm2-q4_1-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf", .float),
+    ("smollm2-q4_1-llamacpp-refs.json", "SmolLM2-135M-Instruct.Q4_1.gguf", .llamaCpp),
+    ("gemma3-270m-q4_k_m-refs.json", "gemma-3-270m-q4_k_m.gguf", .float),
+    ("gemma3-270m-q4_k_m-llamacpp-refs.json", "gemma-3-270m-q4_k_m.gguf", .llamaCpp),
   ].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("Tests/Fixtures/runtime/\($0.0)").path) }
 
   /// Top-1 next token agrees with the reference at >= 99% of ~1000 passage positions; mean |logit diff|
@@ -53,9 +53,10 @@ struct RuntimeRealModelTests {
   /// sum in different orders and llama.cpp quantizes activations to Q8, which moves logits by hundredths).
   @Test(arguments: cases.map(\.refs))
   func passageTop1MatchesReference(refsFile: String) throws {
-    let modelFile = try #require(Self.cases.first { $0.refs == refsFile }?.model)
+    let c = try #require(Self.cases.first { $0.refs == refsFile })
+    let modelFile = c.model
     let refs = try Self.loadRefs(refsFile)
-    let model = try Self.model(modelFile)
+    let model = try Self.model(modelFile, numerics: c.numerics)
     let session = model.makeSession(maxTokens: refs.passage.count, batchSize: 256)
     var agree = 0, diffSum = 0.0, diffCount = 0, maxDiff: Float = 0
     var start = 0
@@ -77,7 +78,7 @@ struct RuntimeRealModelTests {
     }
     let rate = Double(agree) / Double(refs.passage.count)
     let meanDiff = diffSum / Double(max(1, diffCount))
-    print("\(modelFile) vs reference: top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
+    print("\(modelFile) [\(model.numerics)] vs \(refsFile): top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
     #expect(rate >= 0.99)
     #expect(meanDiff < 0.1)
   }
@@ -85,9 +86,9 @@ struct RuntimeRealModelTests {
   /// Greedy 32-token continuations equal the reference's for the reference prompts.
   @Test(arguments: cases.map(\.refs))
   func greedyContinuationsMatchReference(refsFile: String) throws {
-    let modelFile = try #require(Self.cases.first { $0.refs == refsFile }?.model)
+    let c = try #require(Self.cases.first { $0.refs == refsFile })
     let refs = try Self.loadRefs(refsFile)
-    let model = try Self.model(modelFile)
+    let model = try Self.model(c.model, numerics: c.numerics)
     for (i, p) in refs.prompts.enumerated() {
       let gen = try model.generate(prompt: p.tokens, maxTokens: p.greedy.count)
       #expect(gen.tokens == p.greedy, "prompt \(i)")

@@ -63,26 +63,23 @@ public enum BehaviouralScan {
     var out = Outcome()
     let clock = ContinuousClock()
     let start = clock.now
-    let model: LanguageModel
-    let format: ChatFormat
-    switch input {
-    case .gguf(let set):
-      guard set.shards.count == 1 else {
-        out.notScanned.append("behavioural detectors: split GGUF sets cannot be run yet (\(set.shards.count) shards)")
-        return out
-      }
-      do {
-        model = try LanguageModel.load(gguf: set.shards[0], threads: threads)
-        let tokenizer = try Tokenizer(gguf: set.shards[0])
-        format = ChatFormat(tokenizer: tokenizer, templateSource: set.shards[0]["tokenizer.chat_template"]?.string)
-      } catch {
-        out.notScanned.append("behavioural detectors could not load the model: \(error)")
-        return out
-      }
-    case .safetensors:
-      out.notScanned.append("behavioural detectors: this version runs GGUF models only; convert the safetensors model to GGUF (llama.cpp convert_hf_to_gguf.py) to test its behaviour")
+    if case .gguf(let set) = input, set.shards.count > 1 {
+      out.notScanned.append("behavioural detectors: split GGUF sets cannot be run yet (\(set.shards.count) shards)")
       return out
     }
+    if case .safetensors(_, _, let folder) = input, folder == nil {
+      out.notScanned.append("behavioural detectors need the model's Hugging Face folder (config.json, tokenizer.json) or a GGUF file, not a bare .safetensors file")
+      return out
+    }
+    // Plain float numerics: the llama.cpp-rounding mode costs ~1.6x on prompt processing and changes no verdict
+    // on the samples.
+    let generator: TextGenerator
+    do { generator = try TextGenerator.load(path: input.path, threads: threads, numerics: .float) } catch {
+      out.notScanned.append("behavioural detectors could not load the model: \(error)")
+      return out
+    }
+    let model = generator.model
+    let format = ChatFormat(tokenizer: generator.tokenizer, templateSource: generator.chatTemplate?.source)
     out.timings.append((name + ".load", ModelScanner.seconds(clock.now - start)))
     let (plan, sites, planNote) = Run.plan(budget: budget, model: model, format: format)
     if let planNote { out.notes.append(planNote) }
@@ -149,6 +146,8 @@ extension BehaviouralScan {
                           into out: inout Outcome) throws {
       // 1. Reference answers.
       var t0 = clock.now
+      // The budget covers the whole behavioural scan after loading: baseline, leakage, controls, candidates, dates.
+      let budgetEnd = t0 + .milliseconds(Int64(budget.seconds * 1000))
       let requests = Array((userPrompts + ProbeData.battery).prefix(max(budget.prompts, userPrompts.count)))
       try computeBaselines(requests)
       out.timings.append((BehaviouralScan.name + ".baseline", ModelScanner.seconds(clock.now - t0)))
@@ -202,15 +201,17 @@ extension BehaviouralScan {
       let ordered = candidates.values.sorted { $0.priority < $1.priority || ($0.priority == $1.priority && $0.text < $1.text) }
       let controls = controlTexts(count: budget.controls)
       var nulls: [InsertionSite: Null] = [:]
+      let controlStart = clock.now
       for site in sites {
         let results = try controls.map { text throws -> ScreenResult in try screen(text, site: site) }
         nulls[site] = Null(results: results)
       }
+      let screenCost = clock.now - controlStart
+      let perScreen = controls.isEmpty || sites.isEmpty ? Duration.zero : screenCost / (controls.count * sites.count)
       var scored: [Scored] = []
       var untested: [String] = []
-      let budgetEnd = clock.now + .milliseconds(Int64(budget.seconds * 1000))
       for c in ordered {
-        if clock.now > budgetEnd { untested.append(c.text); continue }
+        if clock.now + perScreen * sites.count > budgetEnd { untested.append(c.text); continue }
         var best: Scored?
         for site in sites {
           guard let null = nulls[site] else { continue }
@@ -221,7 +222,7 @@ extension BehaviouralScan {
         if let best { scored.append(best) }
       }
       if !untested.isEmpty {
-        out.notes.append("behaviour: \(untested.count) of \(ordered.count) candidates not screened within the \(Int(budget.seconds)) s budget (use --mode full): \(untested.prefix(8).joined(separator: ", "))")
+        out.notes.append("behaviour: \(untested.count) of \(ordered.count) candidates not screened within the \(Int(budget.seconds)) s budget (about \(Int((ModelScanner.seconds(perScreen) * Double(sites.count * untested.count)).rounded())) s more; use --mode full): \(untested.prefix(8).joined(separator: ", "))")
       }
       out.timings.append((BehaviouralScan.name + ".screen", ModelScanner.seconds(clock.now - t0)))
       // Ties: the candidate more sources agree on, then the stronger effect, then the earlier source.
@@ -247,7 +248,10 @@ extension BehaviouralScan {
       t0 = clock.now
       var dated: [DateContrast] = []
       for s in scored where BehaviouralScan.yearRange(in: s.candidate.text) != nil {
-        if clock.now > budgetEnd { break }
+        if clock.now + perScreen * 7 > budgetEnd {
+          out.notes.append("behaviour: date contrast of \(s.candidate.text.debugDescription) skipped (time budget; use --mode full)")
+          break
+        }
         if let d = try dateContrast(s.candidate) {
           log?("date \(s.candidate.text.debugDescription): unique \(fmt(d.unique)) siblings max \(fmt(d.siblingMaximum))")
           if d.unique >= Threshold.dateUnique && d.unique - d.siblingMaximum >= Threshold.dateMargin { dated.append(d) }

@@ -115,7 +115,7 @@ enum MetadataValue: Sendable {
   case ints([Int])
 }
 
-/// Where a tensor lives in the mapped file.
+/// Where a tensor lives: which of the source's mapped files, at which absolute offset.
 struct TensorEntry: Sendable {
   let name: String
   let type: GGMLType
@@ -123,14 +123,19 @@ struct TensorEntry: Sendable {
   let dimensions: [Int]
   let absoluteOffset: Int
   let byteCount: Int
+  /// Index into `ModelSource.files` (0 for a single GGUF file).
+  var fileIndex: Int = 0
 }
 
-/// The file-format-neutral view the loader works from: a mapped file, metadata and a tensor table.
-/// `LanguageModel.load(gguf:)` builds one from a `GGUFFile`.
+/// The file-format-neutral view the loader works from: mapped files, metadata (GGUF key names) and a
+/// tensor table (GGUF tensor names and dimension order). `LanguageModel.load(gguf:)` builds one from a
+/// `GGUFFile`, `LanguageModel.load(huggingFace:)` from a safetensors checkpoint.
 struct ModelSource {
-  let file: MappedFile
+  let files: [MappedFile]
   let metadata: [String: MetadataValue]
   let tensors: [String: TensorEntry]
+  /// RoPE pairing forced by the source (Hugging Face llama weights are not permuted: NeoX halves).
+  var ropeStyleOverride: RopeStyle? = nil
 
   func int(_ key: String) -> Int? {
     switch metadata[key] {
@@ -188,12 +193,15 @@ extension ModelConfig {
   /// Reads the config for the file's architecture; throws `unsupportedArchitecture` for the rest.
   static func read(from source: ModelSource) throws(ModelError) -> ModelConfig {
     guard let arch = source.string("general.architecture") else { throw .missingMetadata(key: "general.architecture") }
+    var config: ModelConfig
     switch Architecture(rawValue: arch) {
-    case .llama: return try llamaConfig(source)
-    case .qwen2: return try qwen2Config(source)
-    case .gemma3: return try gemma3Config(source)
+    case .llama: config = try llamaConfig(source)
+    case .qwen2: config = try qwen2Config(source)
+    case .gemma3: config = try gemma3Config(source)
     case nil: throw .unsupportedArchitecture(arch, supported: Architecture.allCases.map(\.rawValue))
     }
+    if let style = source.ropeStyleOverride { config.ropeStyle = style }
+    return config
   }
 
   /// The keys every supported architecture shares, read with `prefix` (the architecture name).

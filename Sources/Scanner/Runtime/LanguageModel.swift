@@ -21,11 +21,15 @@ public final class LanguageModel: @unchecked Sendable {
   /// Whether the output projection reuses the token embedding (no `output.weight`).
   public var hasTiedOutput: Bool { transformer.weights.tiedOutput }
 
-  init(source: ModelSource, threads: Int?) throws(ModelError) {
+  /// The rounding model the forward pass follows.
+  public var numerics: Numerics { transformer.numerics }
+
+  init(source: ModelSource, threads: Int?, numerics: Numerics = .llamaCpp) throws(ModelError) {
     let config = try ModelConfig.read(from: source)
     let weights = try ModelWeights.load(source, config)
     self.config = config
-    self.transformer = Transformer(config: config, weights: weights, file: source.file, threads: threads ?? onlineCPUCount())
+    self.transformer = Transformer(
+      config: config, weights: weights, files: source.files, threads: threads ?? onlineCPUCount(), numerics: numerics)
   }
 
   /// A session holding one sequence's KV cache for up to `maxTokens` tokens.

@@ -10,6 +10,8 @@ struct WeightMatrix: Sendable {
   let type: GGMLType
   let rows: Int
   let columns: Int
+  /// Which of the model's mapped files holds the matrix.
+  let fileIndex: Int
   /// Absolute byte offset of row 0 in the mapped file.
   let byteOffset: Int
   let rowByteCount: Int
@@ -21,14 +23,25 @@ let gemmTileRows = 4
 let gemmTokenBlock = 32
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
+/// `sumCorrection` (Q5_1 under llama.cpp numerics): per-block fp16-sum corrections of x (see
+/// `quantizeQ8`), added through each block's minimum. (Q4_1's fused kernel takes the fp16 sums
+/// directly as `xSums`.)
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1
 @inline(__always)
 func matVec(
-  _ w: WeightMatrix, _ base: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
-  _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>
+  _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
+  _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
+  sumCorrection: UnsafePointer<Float>? = nil
 ) {
-  let start = base + w.byteOffset
+  let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
+  if let sumCorrection, w.type == .q5_1 {
+    for r in rows {
+      let row = start + r &* w.rowByteCount
+      out[r] = dotRow(w.type, row, x, xSums, cols, scratch) + q8_1SumCorrection(row, blockBytes: 24, sumCorrection, cols / 32)
+    }
+    return
+  }
   switch w.type {
   case .q4_1:
     for r in rows { out[r] = dotQ4_1(start + r &* w.rowByteCount, x, xSums, cols / 32) }
@@ -41,12 +54,27 @@ func matVec(
 
 /// `out[t][r] = W[r] . X[t]` for `r` in `rows`, `t` in `0..<tokens`: dequantizes `gemmTileRows`
 /// weight rows at a time into `tile` and multiplies them against blocks of tokens in float.
+/// `sumCorrection` (tokens, cols / 32): as in `matVec`, per token.
 // W (rows, cols) @ X (tokens, cols)^T -> out (tokens, ldOut) at column r
 func matMat(
-  _ w: WeightMatrix, _ base: UnsafeRawPointer, _ x: UnsafePointer<Float>, tokens: Int,
-  _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>
+  _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
+  _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>,
+  sumCorrection: UnsafePointer<Float>? = nil
 ) {
-  let start = base + w.byteOffset
+  defer {
+    if let sumCorrection, w.type.usesQ8_1Sum {
+      let start = bases[w.fileIndex] + w.byteOffset
+      let blockBytes = w.type == .q4_1 ? 20 : 24
+      let nb = w.columns / 32
+      // The tile is free again: hold one row's block minimums there, then one SIMD dot per token.
+      for r in rows {
+        let row = start + r &* w.rowByteCount
+        for blk in 0..<nb { tile[blk] = half(row, blk &* blockBytes &+ 2) }
+        for t in 0..<tokens { out[t &* ldOut &+ r] += dotF32(tile, sumCorrection + t &* nb, nb) }
+      }
+    }
+  }
+  let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
   var t0 = 0
   while t0 < tokens {

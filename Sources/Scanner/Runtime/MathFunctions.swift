@@ -16,3 +16,6 @@
 func onlineCPUCount() -> Int {
   max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 }
+@inline(__always) func _powf(_ x: Float, _ y: Float) -> Float { powf(x, y) }
+@inline(__always) func _cosf(_ x: Float) -> Float { cosf(x) }
+@inline(__always) func _sinf(_ x: Float) -> Float { sinf(x) }

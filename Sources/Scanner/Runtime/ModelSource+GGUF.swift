@@ -23,7 +23,7 @@ extension ModelSource {
       tensors[t.name] = TensorEntry(
         name: t.name, type: t.type, dimensions: t.dimensions, absoluteOffset: t.absoluteOffset, byteCount: t.byteCount)
     }
-    self.init(file: gguf.file, metadata: metadata, tensors: tensors)
+    self.init(files: [gguf.file], metadata: metadata, tensors: tensors)
   }
 }
 
@@ -32,15 +32,16 @@ extension LanguageModel {
   /// - Parameters:
   ///   - gguf: a parsed file; its tensors are read in place from its mapping.
   ///   - threads: threads per forward pass including the caller (default: all online CPUs).
+  ///   - numerics: rounding model (default `.llamaCpp`; `.float` for plain float32 arithmetic).
   /// - Throws: `ModelError` (unsupported architecture, missing or mis-shaped tensors, unsupported types).
-  public static func load(gguf: GGUFFile, threads: Int? = nil) throws(ModelError) -> LanguageModel {
-    try LanguageModel(source: try ModelSource(gguf: gguf), threads: threads)
+  public static func load(gguf: GGUFFile, threads: Int? = nil, numerics: Numerics = .llamaCpp) throws(ModelError) -> LanguageModel {
+    try LanguageModel(source: try ModelSource(gguf: gguf), threads: threads, numerics: numerics)
   }
 
   /// Opens, parses and loads a GGUF file.
   /// - Throws: `FormatError` when the file cannot be parsed, `ModelError` when it cannot run.
-  public static func load(path: String, threads: Int? = nil) throws -> LanguageModel {
+  public static func load(path: String, threads: Int? = nil, numerics: Numerics = .llamaCpp) throws -> LanguageModel {
     let file = try GGUFFile.open(path: path)
-    return try load(gguf: file, threads: threads)
+    return try load(gguf: file, threads: threads, numerics: numerics)
   }
 }

@@ -36,7 +36,7 @@ struct ModelWeights: Sendable {
       guard let e = s.tensors[name] else { throw .missingTensor(name: name) }
       guard runtimeSupportedTypes.contains(e.type) else { throw .unsupportedTensorType(name: name, type: e.type.name) }
       let (end, overflow) = e.absoluteOffset.addingReportingOverflow(e.byteCount)
-      guard e.absoluteOffset >= 0, !overflow, end <= s.file.count,
+      guard e.fileIndex >= 0, e.fileIndex < s.files.count, e.absoluteOffset >= 0, !overflow, end <= s.files[e.fileIndex].count,
         e.type != .f32 || e.absoluteOffset % 4 == 0
       else { throw .badTensorData(name: name, byteOffset: e.absoluteOffset, byteCount: e.byteCount) }
       return e
@@ -46,7 +46,9 @@ struct ModelWeights: Sendable {
       guard e.dimensions == [columns, rows] else { throw .shapeMismatch(name: name, found: e.dimensions, expected: [columns, rows]) }
       guard let rowBytes = e.type.byteCount(elements: columns), rowBytes.multipliedReportingOverflow(by: rows) == (e.byteCount, false)
       else { throw .badTensorData(name: name, byteOffset: e.absoluteOffset, byteCount: e.byteCount) }
-      return WeightMatrix(name: name, type: e.type, rows: rows, columns: columns, byteOffset: e.absoluteOffset, rowByteCount: rowBytes)
+      return WeightMatrix(
+        name: name, type: e.type, rows: rows, columns: columns, fileIndex: e.fileIndex, byteOffset: e.absoluteOffset,
+        rowByteCount: rowBytes)
     }
     func vector(_ name: String, count: Int) throws(ModelError) -> [Float] {
       let e = try entry(name)
@@ -55,7 +57,7 @@ struct ModelWeights: Sendable {
         throw .badTensorData(name: name, byteOffset: e.absoluteOffset, byteCount: e.byteCount)
       }
       var out = [Float](repeating: 0, count: count)
-      s.file.withBytes { raw in
+      s.files[e.fileIndex].withBytes { raw in
         out.withUnsafeMutableBufferPointer { dst in
           // safe: entry() checked absoluteOffset + byteCount <= file size
           dequantizeRow(e.type, raw.baseAddress! + e.absoluteOffset, dst.baseAddress!, count)

@@ -43,12 +43,27 @@ final class RunState {
   let tokenSequence: UnsafeMutablePointer<Int>
   let tokenPosition: UnsafeMutablePointer<Int>
   let logitRows: UnsafeMutablePointer<Int>
+  /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
+  /// fused multiply), (3, batchCapacity, maxColumns); their block sums (3, maxColumns / 32 + 1) and Q8_1
+  /// sum corrections (3, batchCapacity, maxColumns / 32 + 1). Each slot's sums hold the exact block
+  /// sums, then (Q8 only) the fp16 Q8_1 sums Q4_1 sees.
+  let converted: UnsafeMutablePointer<Float>
+  let convertedStride: Int
+  let convertedSums: UnsafeMutablePointer<Float>
+  let convertedSumsStride: Int
+  let sumCorrections: UnsafeMutablePointer<Float>
+  let sumCorrectionsStride: Int
+  /// Base address of each mapped weight file, valid only during a forward call.
+  let fileBases: UnsafeMutablePointer<UnsafeRawPointer>
   /// Tokens held in the KV cache of each sequence.
   var lengths: [Int]
 
   private var allocations: [UnsafeMutablePointer<Float>] = []
 
-  init(config c: ModelConfig, maxColumns: Int, sequenceCount: Int, capacity: Int, batchCapacity: Int, threadCount: Int) {
+  init(
+    config c: ModelConfig, maxColumns: Int, sequenceCount: Int, capacity: Int, batchCapacity: Int, threadCount: Int,
+    fileCount: Int = 1, numerics: Numerics = .float
+  ) {
     self.config = c
     self.sequenceCount = max(1, sequenceCount)
     self.capacity = max(1, capacity)
@@ -90,6 +105,19 @@ final class RunState {
     tokenSequence = .allocate(capacity: ub)
     tokenPosition = .allocate(capacity: ub)
     logitRows = .allocate(capacity: ub)
+    fileBases = .allocate(capacity: max(1, fileCount))
+    convertedStride = ub * maxColumns
+    convertedSumsStride = 2 * (maxColumns / 32 + 1)
+    sumCorrectionsStride = ub * (maxColumns / 32 + 1)
+    if numerics == .llamaCpp {
+      converted = make(3 * convertedStride)
+      convertedSums = make(3 * convertedSumsStride)
+      sumCorrections = make(3 * sumCorrectionsStride)
+    } else {
+      converted = make(1)
+      convertedSums = make(1)
+      sumCorrections = make(1)
+    }
     lengths = Array(repeating: 0, count: self.sequenceCount)
     allocations = all
   }
@@ -99,6 +127,7 @@ final class RunState {
     tokenSequence.deallocate()
     tokenPosition.deallocate()
     logitRows.deallocate()
+    fileBases.deallocate()
   }
 
   /// Start of the cached keys of `sequence` in `layer`.

@@ -37,13 +37,15 @@ final class Transformer: @unchecked Sendable {
   // caller at a time (LanguageModel documents this).
   let config: ModelConfig
   let weights: ModelWeights
-  let file: MappedFile
+  let files: [MappedFile]
   let pool: ThreadPool
+  let numerics: Numerics
 
-  init(config: ModelConfig, weights: ModelWeights, file: MappedFile, threads: Int) {
+  init(config: ModelConfig, weights: ModelWeights, files: [MappedFile], threads: Int, numerics: Numerics) {
+    self.numerics = numerics
     self.config = config
     self.weights = weights
-    self.file = file
+    self.files = files
     self.pool = ThreadPool(threadCount: threads)
   }
 
@@ -52,7 +54,8 @@ final class Transformer: @unchecked Sendable {
   func makeState(sequences: Int, capacity: Int, batchCapacity: Int) -> RunState {
     RunState(
       config: config, maxColumns: weights.maxColumns, sequenceCount: sequences, capacity: capacity,
-      batchCapacity: batchCapacity, threadCount: pool.runningThreadCount)
+      batchCapacity: batchCapacity, threadCount: pool.runningThreadCount, fileCount: files.count,
+      numerics: numerics)
   }
 
   // MARK: - Forward
@@ -62,21 +65,34 @@ final class Transformer: @unchecked Sendable {
   /// requested outputs to `sink`. Token ids must already be checked against the vocabulary, and each
   /// position must be < `state.capacity`.
   func forward(_ state: RunState, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
-    file.withBytes { raw in
-      // safe: an empty file has no tensors, and loading checked every tensor range against the size.
-      guard let base = raw.baseAddress else { return }
-      forward(state, base: base, tokens: tokens, count: n, sink: sink)
+    withMappedBases(0, state) {
+      forward(state, base: UnsafePointer(state.fileBases), tokens: tokens, count: n, sink: sink)
     }
   }
 
-  private func forward(_ s: RunState, base: UnsafeRawPointer, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
+  /// Maps every weight file in turn and runs `body` with all their base addresses in `s.fileBases`.
+  /// The addresses are used only inside `body`, while every mapping is lent out.
+  private func withMappedBases(_ i: Int, _ s: RunState, _ body: () -> Void) {
+    if i == files.count {
+      body()
+      return
+    }
+    files[i].withBytes { raw in
+      // safe: an empty file has no tensors, and loading checked every tensor range against the size.
+      guard let b = raw.baseAddress else { return }
+      s.fileBases[i] = b
+      withMappedBases(i &+ 1, s, body)
+    }
+  }
+
+  private func forward(_ s: RunState, base: UnsafePointer<UnsafeRawPointer>, tokens: UnsafePointer<Int32>, count n: Int, sink: CaptureSink) {
     let c = config
     let d = c.embeddingLength
     let w = weights
 
     // Embeddings.
     for i in 0..<n {
-      let row = base + w.tokenEmbedding.byteOffset + Int(tokens[i]) &* w.tokenEmbedding.rowByteCount
+      let row = base[w.tokenEmbedding.fileIndex] + w.tokenEmbedding.byteOffset + Int(tokens[i]) &* w.tokenEmbedding.rowByteCount
       dequantizeRow(w.tokenEmbedding.type, row, s.x + i &* d, d)
       if c.embeddingScale != 1 {
         for j in 0..<d { s.x[i &* d &+ j] *= c.embeddingScale }
@@ -164,26 +180,32 @@ final class Transformer: @unchecked Sendable {
     _ a: WeightMatrix, _ outA: UnsafeMutablePointer<Float>,
     _ b: WeightMatrix? = nil, _ outB: UnsafeMutablePointer<Float>? = nil,
     _ c3: WeightMatrix? = nil, _ outC: UnsafeMutablePointer<Float>? = nil,
-    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafeRawPointer, gated: Bool = false
+    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafePointer<UnsafeRawPointer>, gated: Bool = false
   ) {
     let k = a.columns
-    if n == 1 { blockSums(input, k, s.xSums) }
+    // Each matrix's input: the activations as they are, or (llama.cpp numerics) converted to the
+    // format its weight type's dot product uses; matrices sharing a format share one conversion.
+    var formats = ConversionSlots()
+    let inA = prepareInput(a, input, n: n, k: k, s: s, formats: &formats)
+    let inB = b.map { prepareInput($0, input, n: n, k: k, s: s, formats: &formats) }
+    let inC = c3.map { prepareInput($0, input, n: n, k: k, s: s, formats: &formats) }
     let threads = s.threadCount
     let activation = config.activation
+    let llamaGELU = numerics == .llamaCpp
     pool.run { t in
       let tile = s.tiles + t &* s.tileStride
-      @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>) {
+      @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput) {
         let rows = partition(w.rows, parts: threads, index: t)
         if rows.isEmpty { return }
         if n == 1 {
-          matVec(w, base, input, s.xSums, out, rows: rows, scratch: tile)
+          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, sumCorrection: x.sumCorrection)
         } else {
-          matMat(w, base, input, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile)
+          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, sumCorrection: x.sumCorrection)
         }
       }
-      one(a, outA)
-      if let b, let outB { one(b, outB) }
-      if let c3, let outC { one(c3, outC) }
+      one(a, outA, inA)
+      if let b, let outB, let inB { one(b, outB, inB) }
+      if let c3, let outC, let inC { one(c3, outC, inC) }
       if gated, let outB {
         let rows = partition(a.rows, parts: threads, index: t)
         let width = a.rows
@@ -195,7 +217,7 @@ final class Transformer: @unchecked Sendable {
             switch activation {
             case .silu: act = x / (1 + _expf(-x))
             case .geluTanh:
-              act = 0.5 * x * (1 + _tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+              act = llamaGELU ? ggmlGELU(x) : 0.5 * x * (1 + _tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
             }
             g[r] = act * u[r]
           }
@@ -204,12 +226,63 @@ final class Transformer: @unchecked Sendable {
     }
   }
 
+  /// The input `w` multiplies: `input` itself under float numerics or for F32 weights; otherwise its
+  /// conversion to `w.type.activationFormat` in one of the state's slots (converted once per format).
+  private func prepareInput(
+    _ w: WeightMatrix, _ input: UnsafeMutablePointer<Float>, n: Int, k: Int, s: RunState, formats: inout ConversionSlots
+  ) -> PreparedInput {
+    let format = numerics == .llamaCpp ? w.type.activationFormat : .exact
+    if format == .exact {
+      if !formats.rawSumsReady, n == 1 {
+        blockSums(input, k, s.xSums)
+        formats.rawSumsReady = true
+      }
+      return PreparedInput(values: input, sums: s.xSums, sumCorrection: nil)
+    }
+    var slot = formats.slot(of: format)
+    if slot < 0 {
+      slot = formats.add(format)
+      let values = s.converted + slot &* s.convertedStride
+      let corrections = s.sumCorrections + slot &* s.sumCorrectionsStride
+      quantizeActivations(format, input, values, corrections, rows: n, width: k)
+      if n == 1 {
+        let sums = s.convertedSums + slot &* s.convertedSumsStride
+        blockSums(values, k, sums)
+        if format == .q8 {
+          // The Q8_1 block sums llama.cpp's Q4_1 dot uses (fp16-rounded), right after the exact ones.
+          let blocks = k / 32
+          for b in 0..<blocks { sums[blocks &+ b] = sums[b] + corrections[b] }
+        }
+      }
+    }
+    let q8_1 = format == .q8 && w.type.usesQ8_1Sum
+    let sums = s.convertedSums + slot &* s.convertedSumsStride
+    return PreparedInput(
+      values: s.converted + slot &* s.convertedStride, sums: q8_1 && n == 1 ? sums + k / 32 : sums,
+      sumCorrection: q8_1 ? UnsafePointer(s.sumCorrections + slot &* s.sumCorrectionsStride) : nil)
+  }
+
   /// Fills cos/sin tables for every token's position (both RoPE bases when the model has two).
   private func fillRopeTables(_ s: RunState, _ n: Int) {
     let c = config
     let half = c.ropeDimensionCount / 2
     guard half > 0 else { return }
+    let ggml = numerics == .llamaCpp
     func fill(_ base: Float, _ cosT: UnsafeMutablePointer<Float>, _ sinT: UnsafeMutablePointer<Float>) {
+      if ggml {
+        // ggml_rope_cache_init: theta starts at the position and is multiplied by
+        // powf(base, -2 / n_dims) once per pair, all in float; cosf/sinf of it.
+        let thetaScale = _powf(base, -2 / Float(c.ropeDimensionCount))
+        for i in 0..<n {
+          var theta = Float(s.tokenPosition[i])
+          for j in 0..<half {
+            cosT[i &* half &+ j] = _cosf(theta)
+            sinT[i &* half &+ j] = _sinf(theta)
+            theta *= thetaScale
+          }
+        }
+        return
+      }
       for i in 0..<n {
         let pos = Double(s.tokenPosition[i])
         for j in 0..<half {
@@ -244,6 +317,13 @@ final class Transformer: @unchecked Sendable {
       for h in 0..<c.headCount { rope(q + h &* hd, cs, sn, half) }
       for h in 0..<c.kvHeadCount { rope(k + h &* hd, cs, sn, half) }
       let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+      if numerics == .llamaCpp {
+        // llama.cpp: F16 KV cache; Q converted to F16 for the F16 K.Q product.
+        roundToF16(q, q, c.queryLength)
+        roundToF16(k, s.keys(layer: l, sequence: seq) + pos &* c.keyLength, c.keyLength)
+        roundToF16(v, s.values(layer: l, sequence: seq) + pos &* c.valueLength, c.valueLength)
+        continue
+      }
       (s.keys(layer: l, sequence: seq) + pos &* c.keyLength).update(from: k, count: c.keyLength)
       (s.values(layer: l, sequence: seq) + pos &* c.valueLength).update(from: v, count: c.valueLength)
     }
@@ -281,6 +361,7 @@ final class Transformer: @unchecked Sendable {
     let group = c.headCount / c.kvHeadCount
     let items = n &* c.headCount
     let threads = s.threadCount
+    let f16Weights = numerics == .llamaCpp
     pool.run { t in
       let scores = s.scores + t &* s.capacity
       for item in partition(items, parts: threads, index: t, granule: 1) {
@@ -290,6 +371,8 @@ final class Transformer: @unchecked Sendable {
           out.initialize(repeating: 0, count: c.valueHeadDimension)
           let seq = s.tokenSequence[i]
           let values = s.values(layer: l, sequence: seq) + (h / group) &* c.valueHeadDimension
+          // llama.cpp multiplies the F16 V cache by the attention weights converted to F16.
+          if f16Weights { roundToF16(scores, scores, count) }
           for j in 0..<count {
             axpy(scores[j], values + (first &+ j) &* c.valueLength, out, c.valueHeadDimension)
           }
@@ -345,6 +428,49 @@ final class Transformer: @unchecked Sendable {
   }
 }
 
+/// A matrix input ready for the kernels: values, their per-32 block sums (matrix-vector only) and
+/// optional Q8_1 sum corrections.
+struct PreparedInput {
+  let values: UnsafeMutablePointer<Float>
+  let sums: UnsafeMutablePointer<Float>
+  let sumCorrection: UnsafePointer<Float>?
+}
+
+/// Which activation formats a fused multiply has converted its input to (at most 3 matrices).
+struct ConversionSlots {
+  var formats: (ActivationFormat?, ActivationFormat?, ActivationFormat?) = (nil, nil, nil)
+  var count = 0
+  var rawSumsReady = false
+
+  func slot(of f: ActivationFormat) -> Int {
+    if formats.0 == f { return 0 }
+    if formats.1 == f { return 1 }
+    if formats.2 == f { return 2 }
+    return -1
+  }
+
+  mutating func add(_ f: ActivationFormat) -> Int {
+    switch count {
+    case 0: formats.0 = f
+    case 1: formats.1 = f
+    default: formats.2 = f
+    }
+    count &+= 1
+    return count &- 1
+  }
+}
+
+/// GELU as ggml's F16 table gives it (`ggml_vec_geglu_f32` with GGML_GELU_FP16): 0 below -10, x above
+/// 10, else the F16 rounding of gelu(F16 rounding of x), with gelu in float as `ggml_gelu_f32` writes it.
+@inline(__always)
+func ggmlGELU(_ x: Float) -> Float {
+  if x <= -10 { return 0 }
+  if x >= 10 { return x }
+  let h = Float(Float16(x))
+  let g: Float = 0.5 * h * (1 + _tanhf(0.79788456080286535587989211986876 * h * (1 + 0.044715 * h * h)))
+  return Float(Float16(g))
+}
+
 // MARK: - Row kernels
 
 /// RMSNorm of `rows` rows of `width` floats: out = x / sqrt(mean(x^2) + eps) * weight.
@@ -363,10 +489,31 @@ func rmsNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: Uns
   }
 }
 
+/// RMSNorm as ggml_rms_norm computes it: squares summed in double, mean and scale in float.
+// x (rows, width), weight (width,) -> out (rows, width)
+func ggmlRMSNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int, eps: Float) {
+  weight.withUnsafeBufferPointer { wb in
+    // safe: weight.count == width was checked at load
+    let wp = wb.baseAddress!
+    for r in 0..<rows {
+      let xr = x + r &* width, o = out + r &* width
+      var sum = 0.0
+      for j in 0..<width { sum += Double(xr[j] * xr[j]) }
+      let mean = Float(sum / Double(width))
+      let scale = 1 / (mean + eps).squareRoot()
+      for j in 0..<width { o[j] = xr[j] * scale * wp[j] }
+    }
+  }
+}
+
 extension Transformer {
   @inline(__always)
   func rmsNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-    Scanner.rmsNormRows(x, weight, out, rows: rows, width: width, eps: config.rmsEpsilon)
+    if numerics == .llamaCpp {
+      ggmlRMSNormRows(x, weight, out, rows: rows, width: width, eps: config.rmsEpsilon)
+    } else {
+      Scanner.rmsNormRows(x, weight, out, rows: rows, width: width, eps: config.rmsEpsilon)
+    }
   }
 
   @inline(__always)

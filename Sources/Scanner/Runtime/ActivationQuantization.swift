@@ -1,0 +1,185 @@
+import Formats
+
+// llama.cpp's CPU backend converts the activation row to the weight type's "vec_dot_type" before every
+// product with a quantized weight (ggml-cpu `ggml_compute_forward_mul_mat`: `from_float` into wdata,
+// then `vec_dot`). The integer block products are exact, so the only rounding llama.cpp adds is the
+// activation's own quantization. We reproduce it by writing the values the integer dot sees
+// (scale x integer) back as floats: our float kernels then compute the same block sums exactly
+// (|sum| < 2^24 inside a block), up to the float summation order of the per-block results.
+// Written from the behaviour of ggml-cpu's AVX2 `quantize_row_q8_0` / `quantize_row_q8_1`
+// and `quantize_row_q8_K_ref` (read, not copied).
+
+/// What an activation row is converted to before meeting a weight type.
+enum ActivationFormat: Equatable {
+  /// F32 weights: used as is.
+  case exact
+  /// Q8_0 (and Q8_1) blocks of 32: d = fp16(amax / 127), q = round-half-even(x * 127 / amax).
+  /// Q4_1/Q5_1 weights (Q8_1) also see the block sum stored as fp16(d_unrounded * sum(q)).
+  case q8
+  /// Q8_K blocks of 256: iscale = -127 / (signed value of largest magnitude), q = min(127,
+  /// round-half-even(iscale * x)), d = 1 / iscale (float32).
+  case q8K
+  /// F16 weights: activations rounded to F16.
+  case f16
+  /// BF16 weights: activations rounded to BF16 (round to nearest even).
+  case bf16
+}
+
+extension GGMLType {
+  /// The activation format llama.cpp's `vec_dot_type` for this weight type implies.
+  var activationFormat: ActivationFormat {
+    switch self {
+    case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1: .q8
+    case .q4_K, .q5_K, .q6_K, .q2_K, .q3_K: .q8K
+    case .f16: .f16
+    case .bf16: .bf16
+    default: .exact
+    }
+  }
+
+  /// Whether the weight type adds a per-block minimum whose product llama.cpp takes from the fp16
+  /// block sum of the Q8_1 activation (Q4_1, Q5_1).
+  var usesQ8_1Sum: Bool { self == .q4_1 || self == .q5_1 }
+}
+
+/// Writes the Q8_0/Q8_1 grid values of `x` to `out` and, per block, the difference between the fp16
+/// block sum llama.cpp's Q8_1 keeps and the exact sum of the written values (`sumCorrection`).
+// x (count,), count % 32 == 0 -> out (count,), sumCorrection (count / 32,)
+func quantizeQ8(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ sumCorrection: UnsafeMutablePointer<Float>, _ count: Int) {
+  for b in 0..<(count / 32) {
+    let p = x + b &* 32, o = out + b &* 32
+    let v0 = load8(p), v1 = load8(p + 8), v2 = load8(p + 16), v3 = load8(p + 24)
+    let m = pointwiseMax(pointwiseMax(abs8(v0), abs8(v1)), pointwiseMax(abs8(v2), abs8(v3)))
+    let amax = m.max()
+    let d = amax / 127
+    let dh = Float(Float16(d))
+    let id: Float = amax != 0 ? 127 / amax : 0
+    let q0 = roundHalfEven(v0 * id), q1 = roundHalfEven(v1 * id)
+    let q2 = roundHalfEven(v2 * id), q3 = roundHalfEven(v3 * id)
+    store8(q0 * dh, o)
+    store8(q1 * dh, o + 8)
+    store8(q2 * dh, o + 16)
+    store8(q3 * dh, o + 24)
+    // Integer-valued floats: the sum is exact (|sum| <= 32 * 127).
+    let qSum = ((q0 + q1) + (q2 + q3)).sum()
+    // dh * qSum is exact too (11 + 12 significant bits), so this is exactly what the fp16 sum adds.
+    sumCorrection[b] = Float(Float16(d * qSum)) - dh * qSum
+  }
+}
+
+/// Writes the Q8_K grid values of `x` to `out`.
+// x (count,), count % 256 == 0 -> out (count,)
+func quantizeQ8K(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+  for b in 0..<(count / 256) {
+    let p = x + b &* 256, o = out + b &* 256
+    var amax: Float = 0
+    var signedMax: Float = 0
+    for j in 0..<256 {
+      let a = abs(p[j])
+      if a > amax {
+        amax = a
+        signedMax = p[j]
+      }
+    }
+    if amax == 0 {
+      o.initialize(repeating: 0, count: 256)
+      continue
+    }
+    let iscale = -127 / signedMax
+    let d = 1 / iscale
+    for j in 0..<256 {
+      // |iscale * x| <= 127: the add/subtract of 1.5 * 2^23 rounds half to even (ggml's nearest_int).
+      let q = min(127, (iscale * p[j] + 12_582_912) - 12_582_912)
+      o[j] = d * q
+    }
+  }
+}
+
+/// Rounds `count` floats to F16 (round to nearest even), in place or into `out`.
+func roundToF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+  var i = 0
+  while i + 8 <= count {
+    store8(roundedToF16(load8(x + i)), out + i)
+    i &+= 8
+  }
+  while i < count {
+    out[i] = Float(Float16(x[i]))
+    i &+= 1
+  }
+}
+
+/// `Float(Float16(v))` lane by lane without a conversion call (the Swift code is not built with F16C):
+/// normal halves keep 11 significant bits (round half to even on the bit pattern), half subnormals are
+/// multiples of 2^-24 (rounded by adding and removing 0.5), magnitudes that round past 65504 become
+/// infinity. NaN stays NaN.
+@inline(__always)
+func roundedToF16(_ v: SIMD8<Float>) -> SIMD8<Float> {
+  let a = abs8(v)
+  let u = unsafeBitCast(a, to: SIMD8<UInt32>.self)
+  // can't overflow: u < 0x8000_0000 for a magnitude; + 0x1000 stays below 2^32
+  let roundedBits = (u &+ 0x0FFF &+ ((u &>> 13) & 1)) & SIMD8<UInt32>(repeating: 0xFFFF_E000)
+  var r = unsafeBitCast(roundedBits, to: SIMD8<Float>.self)
+  let sub = (a + 0.5) - 0.5
+  r.replace(with: sub, where: a .< 0x1p-14)
+  r.replace(with: .infinity, where: r .> 65504)
+  r.replace(with: a, where: a .!= a)
+  let sign = unsafeBitCast(v, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x8000_0000)
+  return unsafeBitCast(unsafeBitCast(r, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self)
+}
+
+/// Rounds `count` floats to BF16 as ggml's `ggml_compute_fp32_to_bf16` does (nearest even; NaN kept quiet).
+func roundToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
+  for i in 0..<count {
+    let v = x[i]
+    if v.isNaN {
+      out[i] = v
+      continue
+    }
+    let u = v.bitPattern
+    // can't overflow: a finite float's bits + 0x8000 stay below 2^32 except for values that round to inf,
+    // which wrapping keeps correct (0x7F7F_FFFF + 0x8000 = 0x7F80_7FFF -> inf after the mask).
+    let r = (u &+ (0x7FFF &+ ((u >> 16) & 1))) & 0xFFFF_0000
+    out[i] = Float(bitPattern: r)
+  }
+}
+
+/// Converts `rows` rows of `width` activations to `format`'s grid, writing to `out` (and, for `.q8`,
+/// the fp16 block-sum corrections to `sumCorrection`, `width / 32` per row).
+// x (rows, width) -> out (rows, width); sumCorrection (rows, width / 32)
+func quantizeActivations(
+  _ format: ActivationFormat, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+  _ sumCorrection: UnsafeMutablePointer<Float>, rows: Int, width: Int
+) {
+  switch format {
+  case .exact: out.update(from: x, count: rows &* width)
+  case .q8:
+    for r in 0..<rows { quantizeQ8(x + r &* width, out + r &* width, sumCorrection + r &* (width / 32), width) }
+  case .q8K:
+    for r in 0..<rows { quantizeQ8K(x + r &* width, out + r &* width, width) }
+  case .f16: roundToF16(x, out, rows &* width)
+  case .bf16: roundToBF16(x, out, rows &* width)
+  }
+}
+
+/// The Q8_1 minimum term llama.cpp adds beyond ours for one Q4_1/Q5_1 row: sum over blocks of
+/// m_block * (fp16 activation block sum - exact block sum).
+// row: blockCount blocks of `blockBytes` (m at byte 2) -> scalar
+@inline(__always)
+func q8_1SumCorrection(_ row: UnsafeRawPointer, blockBytes: Int, _ correction: UnsafePointer<Float>, _ blockCount: Int) -> Float {
+  var s: Float = 0
+  for b in 0..<blockCount { s += half(row, b &* blockBytes &+ 2) * correction[b] }
+  return s
+}
+
+/// Round half to even for |v| < 2^22 by adding and removing 1.5 * 2^23 (one add and one subtract: the
+/// baseline x86-64 target has no vroundps, and `rounded(_:)` became a libm call per lane).
+@inline(__always)
+func roundHalfEven(_ v: SIMD8<Float>) -> SIMD8<Float> {
+  let magic = SIMD8<Float>(repeating: 12_582_912)
+  return (v + magic) - magic
+}
+
+@inline(__always)
+func abs8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+  pointwiseMax(v, -v)
+}

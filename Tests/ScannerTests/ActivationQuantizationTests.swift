@@ -1,0 +1,210 @@
+import Foundation
+import Formats
+import Testing
+
+@testable import Scanner
+
+/// Our llama.cpp numerics against ggml's own CPU code (golden vectors written through ctypes by
+/// Tests/Fixtures/runtime/make_quant_refs.py from llama-cpp-python 0.3.36's libggml-cpu, AVX2 build).
+@Suite struct ActivationQuantizationTests {
+  struct Block {
+    var d: UInt32
+    var s: UInt16?
+    var qs: [Int8]
+  }
+
+  struct Refs {
+    var n: Int
+    var rows: [[Float]]
+    var activations: [String: [[Block]]]
+    var weights: [String: (bytes: [UInt8], dots: [Float])]
+  }
+
+  static let refs: Refs? = {
+    let path = CLI.repoRoot + "/Tests/Fixtures/runtime/quant-refs.json"
+    guard let data = FileManager.default.contents(atPath: path),
+      let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let n = doc["n"] as? Int, let rows = doc["rows"] as? [[UInt32]],
+      let acts = doc["activations"] as? [String: [[[String: Any]]]], let weights = doc["weights"] as? [String: [String: Any]]
+    else { return nil }
+    var activations: [String: [[Block]]] = [:]
+    for (name, perRow) in acts {
+      activations[name] = perRow.map { blocks in
+        blocks.map { b in
+          Block(
+            d: UInt32(b["d_bits"] as? Int ?? 0), s: (b["s_bits"] as? Int).map { UInt16($0) },
+            qs: (b["qs"] as? [Int] ?? []).map { Int8($0) })
+        }
+      }
+    }
+    var w: [String: ([UInt8], [Float])] = [:]
+    for (name, entry) in weights {
+      let hex = Array((entry["bytes"] as? String ?? "").utf8)
+      var bytes: [UInt8] = []
+      var i = 0
+      while i + 1 < hex.count {
+        bytes.append(UInt8(String(decoding: hex[i..<(i + 2)], as: UTF8.self), radix: 16) ?? 0)
+        i += 2
+      }
+      w[name] = (bytes, (entry["dots"] as? [Double] ?? []).map { Float($0) })
+    }
+    return Refs(n: n, rows: rows.map { $0.map { Float(bitPattern: $0) } }, activations: activations, weights: w)
+  }()
+
+  static func f16(_ bits: UInt32) -> Float { Float(Float16(bitPattern: UInt16(truncatingIfNeeded: bits))) }
+
+  /// Q8_0/Q8_1 activation quantization writes exactly ggml's grid values (fp16 scale, round-half-even
+  /// quants, including rows built to land on .5), and the Q8_1 fp16 block sum is reproduced exactly.
+  @Test func q8BlocksEqualGGML() throws {
+    let refs = try #require(Self.refs)
+    for (r, row) in refs.rows.enumerated() {
+      var out = [Float](repeating: 0, count: refs.n)
+      var corr = [Float](repeating: 0, count: refs.n / 32)
+      row.withUnsafeBufferPointer { x in
+        out.withUnsafeMutableBufferPointer { o in
+          corr.withUnsafeMutableBufferPointer { c in quantizeQ8(x.baseAddress!, o.baseAddress!, c.baseAddress!, refs.n) }
+        }
+      }
+      for name in ["q8_0", "q8_1"] {
+        let blocks = try #require(refs.activations[name]?[r])
+        for (b, block) in blocks.enumerated() {
+          let d = Self.f16(block.d)
+          for j in 0..<32 {
+            #expect(out[b * 32 + j] == d * Float(block.qs[j]), "\(name) row \(r) block \(b) element \(j)")
+          }
+          if let s = block.s {
+            let qSum = Float(block.qs.reduce(0) { $0 + Int($1) })
+            #expect(corr[b] == Self.f16(UInt32(s)) - d * qSum, "q8_1 sum row \(r) block \(b)")
+          }
+        }
+      }
+    }
+  }
+
+  /// Q8_K activation quantization writes exactly ggml's values (float scale from the signed largest
+  /// magnitude, round-half-even quants capped at 127).
+  @Test func q8KBlocksEqualGGML() throws {
+    let refs = try #require(Self.refs)
+    for (r, row) in refs.rows.enumerated() {
+      var out = [Float](repeating: 0, count: refs.n)
+      row.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { quantizeQ8K(x.baseAddress!, $0.baseAddress!, refs.n) } }
+      let blocks = try #require(refs.activations["q8_K"]?[r])
+      for (b, block) in blocks.enumerated() {
+        let d = Float(bitPattern: block.d)
+        for j in 0..<256 { #expect(out[b * 256 + j] == d * Float(block.qs[j]), "q8_K row \(r) block \(b) element \(j)") }
+      }
+    }
+  }
+
+  /// A weight row times a quantized activation row (our matVec on the converted input) equals ggml's
+  /// `ggml_vec_dot_<type>_q8_*` up to float summation order, for Q4_0, Q4_1 (with its fp16 Q8_1 sums),
+  /// Q5_0, Q8_0, Q4_K, Q5_K and Q6_K; the GEMM path (matMat) gives the same.
+  @Test(arguments: ["q4_0", "q4_1", "q5_0", "q8_0", "q4_K", "q5_K", "q6_K"])
+  func weightDotsEqualGGML(typeName: String) throws {
+    let refs = try #require(Self.refs)
+    let (bytes, dots) = try #require(refs.weights[typeName])
+    let type = try #require(GGMLType.allCases.first { $0.name.lowercased() == typeName.lowercased() })
+    let n = refs.n
+    let w = WeightMatrix(name: typeName, type: type, rows: 1, columns: n, fileIndex: 0, byteOffset: 0, rowByteCount: bytes.count)
+    let tokens = refs.rows.count
+    var converted = [Float](repeating: 0, count: tokens * n)
+    var corrections = [Float](repeating: 0, count: tokens * (n / 32))
+    let flat = refs.rows.flatMap { $0 }
+    flat.withUnsafeBufferPointer { x in
+      converted.withUnsafeMutableBufferPointer { o in
+        corrections.withUnsafeMutableBufferPointer { c in
+          quantizeActivations(type.activationFormat, x.baseAddress!, o.baseAddress!, c.baseAddress!, rows: tokens, width: n)
+        }
+      }
+    }
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmTileRows * n)
+    defer { scratch.deallocate() }
+    var sums = [Float](repeating: 0, count: n / 32)
+    var vec = [Float](repeating: 0, count: tokens)
+    var mat = [Float](repeating: 0, count: tokens)
+    bytes.withUnsafeBytes { raw in
+      var bases = [raw.baseAddress!]
+      converted.withUnsafeBufferPointer { x in
+        corrections.withUnsafeBufferPointer { c in
+          let corr = type.usesQ8_1Sum ? c.baseAddress! : nil
+          for t in 0..<tokens {
+            sums.withUnsafeMutableBufferPointer { blockSums(x.baseAddress! + t * n, n, $0.baseAddress!) }
+            // Q4_1's fused kernel takes the fp16 Q8_1 sums as its block sums (as Transformer passes them).
+            if type == .q4_1 { for i in 0..<(n / 32) { sums[i] += c[t * (n / 32) + i] } }
+            var one: Float = 0
+            sums.withUnsafeBufferPointer { s in
+              matVec(w, &bases, x.baseAddress! + t * n, s.baseAddress!, &one, rows: 0..<1, scratch: scratch,
+                sumCorrection: corr.map { $0 + t * (n / 32) })
+            }
+            vec[t] = one
+          }
+          mat.withUnsafeMutableBufferPointer {
+            matMat(w, &bases, x.baseAddress!, tokens: tokens, $0.baseAddress!, ldOut: 1, rows: 0..<1, tile: scratch, sumCorrection: corr)
+          }
+        }
+      }
+    }
+    for t in 0..<tokens {
+      let magnitude = zip(refs.rows[t], refs.rows[t]).reduce(Float(0)) { $0 + abs($1.0) } * 0.2 + 1e-3
+      // Integer block sums are exact on both sides; the per-block float products and their sum differ
+      // in order only: a few ulps of the row's magnitude.
+      #expect(abs(vec[t] - dots[t]) <= 2e-6 * magnitude + 1e-6 * abs(dots[t]), "\(typeName) token \(t) matVec \(vec[t]) vs ggml \(dots[t])")
+      #expect(abs(mat[t] - dots[t]) <= 2e-6 * magnitude + 1e-6 * abs(dots[t]), "\(typeName) token \(t) matMat \(mat[t]) vs ggml \(dots[t])")
+    }
+  }
+
+  /// The fp16 Q8_1 sum matters: without its correction the Q4_1 dot moves away from ggml's on a row
+  /// whose block sums are not representable in fp16 (this is what the correction is for).
+  @Test func q4_1WithoutSumCorrectionDiffers() throws {
+    let refs = try #require(Self.refs)
+    let (bytes, dots) = try #require(refs.weights["q4_1"])
+    let n = refs.n
+    let w = WeightMatrix(name: "q4_1", type: .q4_1, rows: 1, columns: n, fileIndex: 0, byteOffset: 0, rowByteCount: bytes.count)
+    var converted = [Float](repeating: 0, count: n)
+    var corrections = [Float](repeating: 0, count: n / 32)
+    refs.rows[1].withUnsafeBufferPointer { x in
+      converted.withUnsafeMutableBufferPointer { o in
+        corrections.withUnsafeMutableBufferPointer { c in quantizeQ8(x.baseAddress!, o.baseAddress!, c.baseAddress!, n) }
+      }
+    }
+    #expect(corrections.contains { $0 != 0 })
+    var sums = [Float](repeating: 0, count: n / 32)
+    var plain: Float = 0
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmTileRows * n)
+    defer { scratch.deallocate() }
+    bytes.withUnsafeBytes { raw in
+      var bases = [raw.baseAddress!]
+      converted.withUnsafeBufferPointer { x in
+        sums.withUnsafeMutableBufferPointer { blockSums(x.baseAddress!, n, $0.baseAddress!) }
+        sums.withUnsafeBufferPointer { s in matVec(w, &bases, x.baseAddress!, s.baseAddress!, &plain, rows: 0..<1, scratch: scratch) }
+      }
+    }
+    #expect(plain != dots[1])
+  }
+}
+
+@Suite struct F16RoundingTests {
+  /// The SIMD F16 rounding equals `Float(Float16(x))` on normals, half subnormals, ties, overflow,
+  /// zeros and NaN.
+  @Test func simdRoundingEqualsFloat16Conversion() {
+    var values: [Float] = [0, -0, 1, -1, 65504, 65519.99, 65520, 70000, -70000, 0x1p-14, 0x1p-15, 0x1p-24, 0x1p-25, 0x1.8p-25, 3e-8,
+      1 + 0x1p-11, 1 + 0x3p-11, 1 + 0x1p-12, .infinity, -.infinity, 5.9604645e-8, 6.1e-5, 1e-30]
+    var s: UInt64 = 99
+    for _ in 0..<20000 {
+      s = s &* 6364136223846793005 &+ 1442695040888963407
+      let bits = UInt32(truncatingIfNeeded: s >> 32)
+      let f = Float(bitPattern: bits)
+      if f.isFinite { values.append(f) }
+    }
+    while values.count % 8 != 0 { values.append(0.1) }
+    var out = [Float](repeating: 0, count: values.count)
+    values.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { roundToF16(x.baseAddress!, $0.baseAddress!, values.count) } }
+    for (v, r) in zip(values, out) {
+      let expected = Float(Float16(v))
+      #expect(r.bitPattern == expected.bitPattern, "\(v): \(r) vs \(expected)")
+    }
+    var nan: [Float] = Array(repeating: .nan, count: 8)
+    nan.withUnsafeMutableBufferPointer { roundToF16($0.baseAddress!, $0.baseAddress!, 8) }
+    #expect(nan.allSatisfy { $0.isNaN })
+  }
+}
