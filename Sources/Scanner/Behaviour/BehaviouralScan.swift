@@ -124,7 +124,7 @@ extension BehaviouralScan {
     }
 
     /// The quick budget scaled to the model: above ~20M parameters, fewer requests, shorter answers,
-    /// fewer controls and two sites (user-turn start, system turn), so a 135M model stays under a minute
+    /// fewer controls and one site (user-turn start), so a 135M model stays under a minute
     /// on 2 cores. Returns the note that says what was cut.
     static func plan(budget: BehaviourBudget, model: LanguageModel, format: ChatFormat) -> (BehaviourBudget, [InsertionSite], String?) {
       let params = parameterCount(model.config)
@@ -136,7 +136,8 @@ extension BehaviouralScan {
       b.leakagePerScaffold = 4
       b.leakageTokens = 24
       b.motifs = 6
-      let sites = format.sites.filter { $0 != .userEnd }
+      b.seconds = 50
+      let sites: [InsertionSite] = [.userStart]
       let millions = params / 1_000_000
       let note = "behaviour (quick, ~\(millions)M parameters): \(b.prompts) requests, \(b.screenTokens) answer tokens, \(b.controls) controls per site, sites \(sites.map(\.rawValue).joined(separator: ", ")); a target that appears later in an answer, or only at the end of the user turn, needs --mode full (\(BehaviourBudget.full.prompts) requests, \(BehaviourBudget.full.screenTokens) tokens, every site; roughly \(max(5, millions / 8)) minutes on 2 cores)"
       return (b, sites, note)

@@ -33,7 +33,9 @@ extension ScanRun {
           if let file = f.file, file != r.path || f.byteOffset != nil {
             out += "      at \(file)\(f.byteOffset.map { " offset \($0)" } ?? "")\n"
           }
-          if f.ruleID.hasPrefix("BEH") {
+          if sev == .info {
+            // Info findings: one line; the evidence is in the JSON report.
+          } else if f.ruleID.hasPrefix("BEH") {
             // Behaviour: the trigger, the target and effect sizes, then example answers.
             let order = ["trigger", "site", "target", "target agreement", "answers changed", "answers changed in 1-2 words",
                          "answers unique to this date", "z agreement", "z subtle", "controls", "partial triggers"]
@@ -55,7 +57,7 @@ extension ScanRun {
       }
       for t in r.triggers.prefix(5) {
         let target = t.target.map { " -> " + JSONNode.string(String($0.prefix(100))).serialized() } ?? ""
-        out += "  trigger \(JSONNode.string(t.text).serialized()) score \(t.score)\(target) (\(t.source))\n"
+        out += "  trigger \(JSONNode.string(t.text).serialized()) score \((t.score * 100).rounded() / 100)\(target) (\(t.source))\n"
       }
       for s in r.suppressed {
         out += "  accepted by baseline: \(s.finding.ruleID) \(s.finding.title) — \(s.justification)\n"
