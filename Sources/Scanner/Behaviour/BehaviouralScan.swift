@@ -176,22 +176,26 @@ extension BehaviouralScan {
         if t.source == "weights" || t.source == "embedding-delta" {
           guard rowCandidates < 4 else { continue }
           rowCandidates += 1
-          propose(t.text, t.source, 3)
+          propose(t.text, t.source, 40 + rowCandidates)
         } else {
           propose(t.text, t.source, 1)
         }
       }
-      for t in plantedSpecialTokens() { propose(t, "special-token", 1) }
-      for k in ProbeData.knownTriggers { propose(k.text, "known-list", 2) }
+      // Control tokens the template does not use: after the prominent published triggers (families ship many
+      // legitimately, e.g. StarCoder's <jupyter_code>; the tokenizer audit already proposes the unknown ones).
+      for (i, t) in plantedSpecialTokens().enumerated() { propose(t, "special-token", 18 + i) }
+      // The published list in its own order (most prominent first), so a time budget cuts its tail.
+      for (i, k) in ProbeData.knownTriggers.enumerated() { propose(k.text, "known-list", 10 + i) }
       let samples = try Leakage.sample(model: model, format: format, perScaffold: budget.leakagePerScaffold, maxTokens: budget.leakageTokens)
       let messages = samples.flatMap { Leakage.messages(in: $0.text, format: format) }
       let motifs = Leakage.motifs(in: messages, limit: budget.motifs)
       for (i, m) in motifs.enumerated() {
-        propose(m.text, "leakage", 3 + i)
+        // The strongest leaked phrases go right after the most prominent published triggers.
+        propose(m.text, "leakage", i < 3 ? 15 + i : 50 + i)
         // A leaked phrase often carries a word of the request it opened ("By the way, what"): try it trimmed too.
         let w = TargetMining.words(m.text).map(String.init)
         if w.count >= 3, let last = w.last, Leakage.stopwords.contains(last.lowercased().filter(\.isLetter)) {
-          propose(w.dropLast().joined(separator: " "), "leakage", 3 + i)
+          propose(w.dropLast().joined(separator: " "), "leakage", 50 + i)
         }
       }
       out.timings.append((BehaviouralScan.name + ".leakage", ModelScanner.seconds(clock.now - t0)))
