@@ -277,10 +277,15 @@ extension BehaviouralScan {
         }
       }
       var reported = 0
-      for s in scored {
-        guard let kind = decide(s) else { continue }
+      // Backdoor decisions first (then by z), so a weaker candidate never hides a confirmed one with the same target.
+      let decided = scored.compactMap { s in decide(s).map { (s, $0) } }
+        .enumerated().sorted { a, b in
+          let ka = a.element.1 == .backdoor ? 0 : 1, kb = b.element.1 == .backdoor ? 0 : 1
+          return ka != kb ? ka < kb : a.offset < b.offset
+        }.map(\.element)
+      for (s, kind) in decided {
         // One finding per distinct behaviour: a candidate whose target was already reported is folded in.
-        if kind == .backdoor, let t = s.result.target,
+        if let t = s.result.target,
            out.findings.contains(where: { f in f.evidence.contains { $0.label == "target" && $0.value == .string(t) } }) { continue }
         var f = finding(kind, s)
         if kind == .backdoor { f = try withFuzzyVariants(f, s) }

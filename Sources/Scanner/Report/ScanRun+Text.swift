@@ -57,7 +57,7 @@ extension ScanRun {
       }
       for t in r.triggers.prefix(5) {
         let target = t.target.map { " -> " + JSONNode.string(String($0.prefix(100))).serialized() } ?? ""
-        out += "  trigger \(JSONNode.string(t.text).serialized()) score \((t.score * 100).rounded() / 100)\(target) (\(t.source))\n"
+        out += "  candidate \(JSONNode.string(t.text).serialized()) score \((t.score * 100).rounded() / 100)\(target) (\(t.source))\n"
       }
       for s in r.suppressed {
         out += "  accepted by baseline: \(s.finding.ruleID) \(s.finding.title) — \(s.justification)\n"
