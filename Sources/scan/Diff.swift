@@ -5,7 +5,13 @@ struct Diff: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "diff",
     abstract: "Compare a model with its base: per-tensor weight change and the token rows that moved most.",
-    discussion: "Exit codes: 0 compared; 2 a model could not be opened.")
+    discussion: """
+      Exit codes: 0 compared; 2 a model could not be opened.
+
+      Examples:
+        scan diff base.gguf finetuned.gguf
+        scan diff ./base-model/ ./fine-tune/ --top 50
+      """)
 
   @Argument(help: "The base model (file or folder).")
   var base: String
