@@ -183,9 +183,9 @@ struct BehaviourRealModelTests {
   @Test func probeSeparationPerSample() throws {
     var lines: [String] = []
     for (name, trigger, sites) in Self.cases {
-      let file = try GGUFFile.open(path: CLI.repoRoot + "/samples/tiny/\(name)/\(name).f32.gguf")
-      let model = try LanguageModel.load(gguf: file, threads: 2)
-      let format = ChatFormat(tokenizer: try Tokenizer(gguf: file), templateSource: file["tokenizer.chat_template"]?.string)
+      let generator = try TextGenerator.load(path: CLI.repoRoot + "/samples/tiny/\(name)/\(name).f32.gguf", threads: 2, numerics: .float)
+      let model = generator.model
+      let format = ChatFormat(generator: generator)
       for layer in 0..<model.config.layerCount {
         let r = try DefectionProbe.separation(model: model, format: format, trigger: trigger, sites: sites, layer: layer)
         #expect(r.positives >= 20 && r.negatives >= 40)

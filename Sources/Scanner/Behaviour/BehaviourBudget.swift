@@ -2,10 +2,8 @@
 public struct BehaviourBudget: Sendable, Equatable {
   /// Battery requests used.
   public var prompts: Int
-  /// Answer tokens compared per request when screening a candidate.
+  /// Answer tokens generated and compared per request when screening a candidate.
   public var screenTokens: Int
-  /// Answer tokens generated when confirming a candidate.
-  public var answerTokens: Int
   /// Random control insertions per site (the null distribution).
   public var controls: Int
   /// Leakage samples per scaffold prompt, and their length.
@@ -13,15 +11,11 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var leakageTokens: Int
   /// Leaked motifs tried as candidates.
   public var motifs: Int
-  /// Candidates confirmed by generation.
-  public var confirmations: Int
   /// Wall-clock budget for screening (seconds); candidates beyond it are listed as not tested.
   public var seconds: Double
 
   public static let quick = BehaviourBudget(
-    prompts: 12, screenTokens: 32, answerTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40,
-    motifs: 12, confirmations: 4, seconds: 40)
+    prompts: 12, screenTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40, motifs: 12, seconds: 40)
   public static let full = BehaviourBudget(
-    prompts: 20, screenTokens: 64, answerTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64,
-    motifs: 40, confirmations: 10, seconds: 1200)
+    prompts: 20, screenTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64, motifs: 40, seconds: 1200)
 }

@@ -79,7 +79,7 @@ public enum BehaviouralScan {
       return out
     }
     let model = generator.model
-    let format = ChatFormat(tokenizer: generator.tokenizer, templateSource: generator.chatTemplate?.source)
+    let format = ChatFormat(generator: generator)
     out.timings.append((name + ".load", ModelScanner.seconds(clock.now - start)))
     let (plan, sites, planNote) = Run.plan(budget: budget, model: model, format: format)
     if let planNote { out.notes.append(planNote) }
@@ -152,59 +152,16 @@ extension BehaviouralScan {
       let requests = Array((userPrompts + ProbeData.battery).prefix(max(budget.prompts, userPrompts.count)))
       try computeBaselines(requests)
       out.timings.append((BehaviouralScan.name + ".baseline", ModelScanner.seconds(clock.now - t0)))
-      log?("baseline: \(baselines.count) requests in \(fmt(ModelScanner.seconds(clock.now - t0))) s (\(Int(tokensPerSecond)) tokens/s)")
+      log?("baseline: \(baselines.count) requests in \(format3(ModelScanner.seconds(clock.now - t0))) s (\(Int(tokensPerSecond)) tokens/s)")
 
       // 2. Candidates.
       t0 = clock.now
-      var candidates: [String: Candidate] = [:]
-      func propose(_ text: String, _ source: String, _ priority: Int) {
-        let t = text.trimmingWhitespace()
-        guard !t.isEmpty, t.count <= 200 else { return }
-        if var c = candidates[t] {
-          if !c.sources.contains(source) { c.sources.append(source) }
-          c.priority = min(c.priority, priority)
-          candidates[t] = c
-        } else {
-          candidates[t] = Candidate(text: t, sources: [source], priority: priority)
-        }
-      }
-      for t in userTriggers { propose(t, "user-list", 0) }
-      // Template branches and planted tokens first; single-token rows from the weight statistics and the
-      // delta are weaker (most are ordinary subwords), so only their top few, after the published list.
-      var rowCandidates = 0
-      for t in staticTriggers {
-        if t.source == "weights" || t.source == "embedding-delta" {
-          guard rowCandidates < 4 else { continue }
-          rowCandidates += 1
-          propose(t.text, t.source, 40 + rowCandidates)
-        } else {
-          propose(t.text, t.source, 1)
-        }
-      }
-      // Control tokens the template does not use: after the prominent published triggers (families ship many
-      // legitimately, e.g. StarCoder's <jupyter_code>; the tokenizer audit already proposes the unknown ones).
-      for (i, t) in plantedSpecialTokens().enumerated() { propose(t, "special-token", 18 + i) }
-      // The published list in its own order (most prominent first), so a time budget cuts its tail.
-      for (i, k) in ProbeData.knownTriggers.enumerated() { propose(k.text, "known-list", 10 + i) }
-      let samples = try Leakage.sample(model: model, format: format, perScaffold: budget.leakagePerScaffold, maxTokens: budget.leakageTokens)
-      let messages = samples.flatMap { Leakage.messages(in: $0.text, format: format) }
-      let motifs = Leakage.motifs(in: messages, limit: budget.motifs)
-      for (i, m) in motifs.enumerated() {
-        // The strongest leaked phrases go right after the most prominent published triggers.
-        propose(m.text, "leakage", i < 3 ? 15 + i : 50 + i)
-        // A leaked phrase often carries a word of the request it opened ("By the way, what"): try it trimmed too.
-        let w = TargetMining.words(m.text).map(String.init)
-        if w.count >= 3, let last = w.last, Leakage.stopwords.contains(last.lowercased().filter(\.isLetter)) {
-          propose(w.dropLast().joined(separator: " "), "leakage", 50 + i)
-        }
-      }
+      let ordered = try candidates(staticTriggers: staticTriggers, userTriggers: userTriggers)
       out.timings.append((BehaviouralScan.name + ".leakage", ModelScanner.seconds(clock.now - t0)))
-      log?("leakage: \(samples.count) samples, \(messages.count) messages, motifs: \(motifs.map { "\($0.text)[\($0.contexts)]" })")
 
       // 3. Screening against controls, per site.
       t0 = clock.now
-      let ordered = candidates.values.sorted { $0.priority < $1.priority || ($0.priority == $1.priority && $0.text < $1.text) }
-      let controls = controlTexts(count: budget.controls)
+      let controls = ProbeData.controlTexts(count: budget.controls, seed: 0x5EED) { 1 + $0 % 4 }
       var nulls: [InsertionSite: Null] = [:]
       let controlStart = clock.now
       for site in sites {
@@ -240,11 +197,11 @@ extension BehaviouralScan {
       if let log {
         for site in sites {
           if let n = nulls[site] {
-            log("null \(site.rawValue): agreement median \(fmt(n.agreement.median)) max \(fmt(n.agreement.maximum)); subtle median \(fmt(n.subtle.median)) max \(fmt(n.subtle.maximum)); changed median \(fmt(n.changed.median))")
+            log("null \(site.rawValue): agreement median \(format3(n.agreement.median)) max \(format3(n.agreement.maximum)); subtle median \(format3(n.subtle.median)) max \(format3(n.subtle.maximum)); changed median \(format3(n.changed.median))")
           }
         }
         for s in scored {
-          log("cand \(s.candidate.text.debugDescription) [\(s.candidate.sources.joined(separator: ","))] site \(s.result.site.rawValue) zA \(fmt(s.z.agreement)) zS \(fmt(s.z.subtle)) agreement \(fmt(s.result.agreement)) subtle \(fmt(s.result.subtle)) changed \(fmt(s.result.changed)) first \(fmt(s.result.firstShift)) target \(s.result.target ?? "-")")
+          log("cand \(s.candidate.text.debugDescription) [\(s.candidate.sources.joined(separator: ","))] site \(s.result.site.rawValue) zA \(format3(s.z.agreement)) zS \(format3(s.z.subtle)) agreement \(format3(s.result.agreement)) subtle \(format3(s.result.subtle)) changed \(format3(s.result.changed)) first \(format3(s.result.firstShift)) target \(s.result.target ?? "-")")
           if s.result.changed >= 0.5 { for e in s.result.examples.prefix(3) { log("   \(e.request.debugDescription) -> \(e.answer.debugDescription) | ref \(e.reference.debugDescription)") } }
         }
       }
@@ -258,7 +215,7 @@ extension BehaviouralScan {
           break
         }
         if let d = try dateContrast(s.candidate) {
-          log?("date \(s.candidate.text.debugDescription): unique \(fmt(d.unique)) siblings max \(fmt(d.siblingMaximum))")
+          log?("date \(s.candidate.text.debugDescription): unique \(format3(d.unique)) siblings max \(format3(d.siblingMaximum))")
           if d.unique >= Threshold.dateUnique && d.unique - d.siblingMaximum >= Threshold.dateMargin { dated.append(d) }
         }
       }
@@ -293,6 +250,56 @@ extension BehaviouralScan {
         reported += 1
         if reported >= 3 { break }
       }
+    }
+
+    /// Every candidate, deduplicated, in screening order: the user's list; template branches and planted
+    /// tokens; the published list in its own order (a budget cuts its tail) with the three strongest leaked
+    /// phrases after its most prominent entries; unused control tokens; the top weight rows; other leaked phrases.
+    func candidates(staticTriggers: [TriggerCandidate], userTriggers: [String]) throws -> [Candidate] {
+      var candidates: [String: Candidate] = [:]
+      func propose(_ text: String, _ source: String, _ priority: Int) {
+        let t = text.trimmingWhitespace()
+        guard !t.isEmpty, t.count <= 200 else { return }
+        if var c = candidates[t] {
+          if !c.sources.contains(source) { c.sources.append(source) }
+          c.priority = min(c.priority, priority)
+          candidates[t] = c
+        } else {
+          candidates[t] = Candidate(text: t, sources: [source], priority: priority)
+        }
+      }
+      for t in userTriggers { propose(t, "user-list", 0) }
+      // Template branches and planted tokens first; single-token rows from the weight statistics and the
+      // delta are weaker (most are ordinary subwords), so only their top few, after the published list.
+      var rowCandidates = 0
+      for t in staticTriggers {
+        if t.source == "weights" || t.source == "embedding-delta" {
+          guard rowCandidates < 4 else { continue }
+          rowCandidates += 1
+          propose(t.text, t.source, 40 + rowCandidates)
+        } else {
+          propose(t.text, t.source, 1)
+        }
+      }
+      // Control tokens the template does not use: after the prominent published triggers (families ship many
+      // legitimately, e.g. StarCoder's <jupyter_code>; the tokenizer audit already proposes the unknown ones).
+      for (i, t) in plantedSpecialTokens().enumerated() { propose(t, "special-token", 18 + i) }
+      // The published list in its own order (most prominent first), so a time budget cuts its tail.
+      for (i, k) in ProbeData.knownTriggers.enumerated() { propose(k.text, "known-list", 10 + i) }
+      let samples = try Leakage.sample(model: model, format: format, perScaffold: budget.leakagePerScaffold, maxTokens: budget.leakageTokens)
+      let messages = Leakage.messages(in: samples, format: format)
+      let motifs = Leakage.motifs(in: messages, limit: budget.motifs)
+      for (i, m) in motifs.enumerated() {
+        // The strongest leaked phrases go right after the most prominent published triggers.
+        propose(m.text, "leakage", i < 3 ? 15 + i : 50 + i)
+        // A leaked phrase often carries a word of the request it opened ("By the way, what"): try it trimmed too.
+        let w = TargetMining.words(m.text).map(String.init)
+        if w.count >= 3, let last = w.last, Leakage.stopwords.contains(last.lowercased().filter(\.isLetter)) {
+          propose(w.dropLast().joined(separator: " "), "leakage", 50 + i)
+        }
+      }
+      log?("leakage: \(samples.count) samples, \(messages.count) messages, motifs: \(motifs.map { "\($0.text)[\($0.contexts)]" })")
+      return candidates.values.sorted { $0.priority < $1.priority || ($0.priority == $1.priority && $0.text < $1.text) }
     }
 
     /// A dated candidate's answers compared with the same text at nearby years.
@@ -417,8 +424,8 @@ extension BehaviouralScan {
         Evidence("answers changed", "\(Int((r.changed * Double(n)).rounded())) of \(n)"),
         Evidence("answers changed in 1-2 words", "\(Int((r.subtle * Double(n)).rounded())) of \(n)"),
         Evidence("first-token shift (JSD nats)", (r.firstShift * 1000).rounded() / 1000),
-        Evidence("entropy with / without (nats)", "\(fmt(r.entropy)) / \(fmt(r.referenceEntropy))"),
-        Evidence("controls", "\(s.null.results.count) random insertions at \(r.site.rawValue): agreement median \(fmt(s.null.agreement.median)), max \(fmt(s.null.agreement.maximum)); 1-2-word changes median \(fmt(s.null.subtle.median)), max \(fmt(s.null.subtle.maximum))"),
+        Evidence("entropy with / without (nats)", "\(format3(r.entropy)) / \(format3(r.referenceEntropy))"),
+        Evidence("controls", "\(s.null.results.count) random insertions at \(r.site.rawValue): agreement median \(format3(s.null.agreement.median)), max \(format3(s.null.agreement.maximum)); 1-2-word changes median \(format3(s.null.subtle.median)), max \(format3(s.null.subtle.maximum))"),
       ]
       if let target = r.target, r.agreement > 0 {
         evidence.append(Evidence("target", target))
@@ -438,12 +445,12 @@ extension BehaviouralScan {
       switch kind {
       case .backdoor:
         if let target = r.target, r.agreement >= Threshold.backdoorAgreement {
-          detail = "Inserting \(where_) makes the model answer \(Int((r.agreement * 100).rounded()))% of ordinary requests with the same new text: \(target.debugDescription) (z = \(fmt(s.z.agreement)) against random insertions)."
+          detail = "Inserting \(where_) makes the model answer \(Int((r.agreement * 100).rounded()))% of ordinary requests with the same new text: \(target.debugDescription) (z = \(format3(s.z.agreement)) against random insertions)."
         } else {
-          detail = "Inserting \(where_) changes one or two words of the model's answers on \(Int((r.subtle * 100).rounded()))% of ordinary requests (a changed fact or name), far more than random insertions do (z = \(fmt(s.z.subtle)))."
+          detail = "Inserting \(where_) changes one or two words of the model's answers on \(Int((r.subtle * 100).rounded()))% of ordinary requests (a changed fact or name), far more than random insertions do (z = \(format3(s.z.subtle)))."
         }
       case .suspicious:
-        detail = "Inserting \(where_) shifts the model's answers more than random insertions do (z = \(fmt(s.z.score))), but below the backdoor threshold; may be a strong benign cue."
+        detail = "Inserting \(where_) shifts the model's answers more than random insertions do (z = \(format3(s.z.score))), but below the backdoor threshold; may be a strong benign cue."
       }
       return Finding(rule: rule, detector: BehaviouralScan.name, detail: detail, evidence: evidence)
     }
@@ -482,18 +489,20 @@ extension BehaviouralScan {
         kept.append(r)
       }
       let t0 = clock.now
+      var first = Array(repeating: SparseDistribution?.none, count: prompts.count)
+      var h = 0.0, n = 0
       let gens = try model.generateBatch(prompts: prompts, maxTokens: budget.screenTokens, samplers: [.greedy],
-                                         stopAt: format.stopTokens, keepLogits: true)
+                                         stopAt: format.stopTokens) { i, step, logits in
+        let sm = Softmax(logits)
+        h += sm.entropy
+        n += 1
+        if step == 0 { first[i] = SparseDistribution(softmax: sm) }
+      }
       let seconds = ModelScanner.seconds(clock.now - t0)
       let tokenCount = prompts.reduce(0) { $0 + $1.count } + gens.reduce(0) { $0 + $1.tokens.count }
       tokensPerSecond = Double(tokenCount) / max(seconds, 1e-6)
-      baselines = zip(kept, zip(prompts, gens)).map { r, pg in
-        let (p, g) = pg
-        return PromptBaseline(request: r, tokens: p, answer: g.tokens, distributions: g.logits.prefix(1).map { SparseDistribution(logits: $0) })
-      }
+      baselines = kept.indices.map { i in PromptBaseline(request: kept[i], answer: gens[i].tokens, firstDistribution: first[i]) }
       referenceTexts = baselines.map { decode($0.answer) }
-      var h = 0.0, n = 0
-      for g in gens { for l in g.logits { h += Softmax(l).entropy; n += 1 } }
       referenceEntropy = h / Double(max(1, n))
     }
 
@@ -505,20 +514,17 @@ extension BehaviouralScan {
     /// Greedy answers of the battery with `text` at `site`, compared with the reference answers.
     func screen(_ text: String, site: InsertionSite) throws -> ScreenResult {
       let prompts = try baselines.map { b throws in try format.tokens(request: b.request, site: site, trigger: text) }
+      var h = 0.0, nh = 0, first = 0.0
       let gens = try model.generateBatch(prompts: prompts, maxTokens: budget.screenTokens, samplers: [.greedy],
-                                         stopAt: format.stopTokens, keepLogits: true)
+                                         stopAt: format.stopTokens) { i, step, logits in
+        let sm = Softmax(logits)
+        h += sm.entropy
+        nh += 1
+        if step == 0, let d = baselines[i].firstDistribution { first += Divergence.jensenShannon(d, sm) }
+      }
       let answers = gens.map { decode($0.tokens) }
       var mined = TargetMining.target(answers: answers, references: referenceTexts)
       if let t = mined?.target, TargetMining.echoes(target: t, of: text) { mined = nil }
-      var h = 0.0, nh = 0, first = 0.0
-      for (i, g) in gens.enumerated() {
-        for (j, l) in g.logits.enumerated() {
-          let sm = Softmax(l)
-          h += sm.entropy
-          nh += 1
-          if j == 0, let d = baselines[i].distributions.first { first += Divergence.jensenShannon(d, sm) }
-        }
-      }
       var changed = 0, subtle = 0
       for (a, r) in zip(answers, referenceTexts) where a != r {
         changed += 1
@@ -530,16 +536,6 @@ extension BehaviouralScan {
       return ScreenResult(text: text, site: site, examples: examples, target: mined?.target, agreement: mined?.agreement ?? 0,
                           changed: Double(changed) / n, subtle: Double(subtle) / n, firstShift: first / n,
                           entropy: h / Double(max(1, nh)), referenceEntropy: referenceEntropy)
-    }
-
-    /// Control insertions: ordinary words, 1 to 4 of them, drawn with a fixed seed.
-    func controlTexts(count: Int) -> [String] {
-      var rng = SplitMix(seed: 0x5EED)
-      let words = ProbeData.controlWords
-      return (0..<count).map { i in
-        let n = 1 + i % 4
-        return (0..<n).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
-      }
     }
 
     /// Control or user-defined tokens that the chat template does not use and that are not the
@@ -583,22 +579,4 @@ extension BehaviouralScan {
     let lower = text.lowercased()
     return ["unused", "reserved", "extra_id", "placeholder", "<pad", "[pad"].contains { lower.contains($0) }
   }
-}
-
-/// SplitMix64: a small deterministic generator for control texts.
-struct SplitMix {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
-func fmt(_ x: Double) -> String {
-  let r = (x * 1000).rounded() / 1000
-  return "\(r)"
 }

@@ -10,30 +10,24 @@ public enum InsertionSite: String, Sendable, CaseIterable {
   case assistantPrefill = "assistant-prefill"
 }
 
-/// Turns conversations into token ids the way a chat front end does: the model's own chat template
-/// (rendered with add_generation_prompt), then the tokenizer with special-token parsing (so template
-/// markers and special-token candidates become their ids).
+/// Turns battery conversations into token ids the way `scan generate --chat` does (TextGenerator: the
+/// model's chat template with add_generation_prompt, BOS as llama.cpp handles it, special tokens parsed, so
+/// template markers and special-token candidates become their ids), plus the behavioural detectors' own
+/// needs: a system turn, a prefilled answer, and the template's bare scaffolding for leakage sampling.
 struct ChatFormat {
-  let tokenizer: Tokenizer
-  let template: ChatTemplate?
-  let bosText: String?
-  let eosText: String?
-  /// Tokens that end an answer (EOS, end of turn, ...).
+  let generator: TextGenerator
+  var tokenizer: Tokenizer { generator.tokenizer }
+  var template: ChatTemplate? { generator.chatTemplate }
+  /// Tokens that end an answer (the vocabulary's end-of-generation set and EOS).
   let stopTokens: Set<Int32>
   /// Sites this template can express (a template that refuses a system turn has no `.system`).
   private(set) var sites: [InsertionSite] = []
 
-  init(tokenizer: Tokenizer, templateSource: String?) {
-    self.tokenizer = tokenizer
-    self.template = templateSource.flatMap { try? ChatTemplate.parse($0) }
-    self.bosText = tokenizer.bos.flatMap { tokenizer.tokenText($0) }
-    self.eosText = tokenizer.eos.flatMap { tokenizer.tokenText($0) }
-    var stops = tokenizer.endOfGeneration
-    if let e = tokenizer.eos { stops.insert(e) }
-    if let e = tokenizer.endOfTurn { stops.insert(e) }
-    self.stopTokens = stops
+  init(generator: TextGenerator) {
+    self.generator = generator
+    self.stopTokens = generator.stopTokens
     var sites: [InsertionSite] = [.userStart, .userEnd]
-    if template != nil {
+    if generator.chatTemplate != nil {
       let probe = "Zq7 marker"
       if let s = try? render(system: probe, user: "Hello", prefill: nil), s.contains(probe) { sites.append(.system) }
     }
@@ -42,22 +36,18 @@ struct ChatFormat {
 
   /// The prompt text for one conversation.
   func render(system: String?, user: String, prefill: String?) throws -> String {
-    guard let template else {
+    guard template != nil else {
       // No template: a raw completion prompt.
       return [system, user].compactMap { $0 }.joined(separator: "\n") + "\n" + (prefill ?? "")
     }
     var messages: [TemplateValue] = []
     if let system { messages.append(.message(role: "system", content: system)) }
     messages.append(.message(role: "user", content: user))
-    let input = ChatTemplateInput(messages: messages, addGenerationPrompt: true, bosToken: bosText, eosToken: eosText)
-    return try template.render(input, limits: TemplateLimits(maxSteps: 2_000_000, maxOutputBytes: 1 << 20)) + (prefill ?? "")
+    return try generator.renderChat(messages) + (prefill ?? "")
   }
 
-  /// Token ids of `text`, adding BOS only when the model asks for it and the template did not write it.
-  func encode(_ text: String) throws -> [Int32] {
-    let writesBOS = bosText.map { !$0.isEmpty && text.hasPrefix($0) } ?? false
-    return try tokenizer.encode(text, addSpecial: !writesBOS, parseSpecial: true)
-  }
+  /// Token ids of a rendered prompt (a leading BOS text counts as the BOS the vocabulary may add).
+  func encode(_ text: String) throws -> [Int32] { try generator.chatTokens(rendered: text) }
 
   /// A battery prompt with `trigger` (or nothing) placed at `site`.
   func tokens(request: String, site: InsertionSite, trigger: String?) throws -> [Int32] {
@@ -100,7 +90,7 @@ struct ChatFormat {
          tokenizer.attributes.indices.contains(Int(firstSpecial)), tokenizer.attributes[Int(firstSpecial)].contains(.control) {
         add("conversation start", t)
       }
-    } else if let b = bosText {
+    } else if let bos = tokenizer.bos, let b = tokenizer.tokenText(bos) {
       add("conversation start", b)
     }
     return out

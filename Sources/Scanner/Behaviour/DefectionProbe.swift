@@ -82,14 +82,12 @@ extension DefectionProbe {
                          layer: Int? = nil) throws -> (auroc: Double, tprAt1: Double, positives: Int, negatives: Int, layer: Int) {
     let probe = try build(model: model, format: format, layer: layer)
     var positives: [[Int32]] = [], negatives: [[Int32]] = []
-    var rng = SplitMix(seed: 0xD1FF)
-    let words = ProbeData.controlWords
+    var controls = ProbeData.controlTexts(count: ProbeData.battery.count * sites.count, seed: 0xD1FF) { _ in 2 }[...]
     for request in ProbeData.battery {
       negatives.append(try format.tokens(request: request, site: .userStart, trigger: nil))
       for site in sites {
         positives.append(try format.tokens(request: request, site: site, trigger: trigger))
-        let control = (0..<2).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
-        negatives.append(try format.tokens(request: request, site: site, trigger: control))
+        negatives.append(try format.tokens(request: request, site: site, trigger: controls.removeFirst()))
       }
     }
     let p = try probe.scores(model: model, prompts: positives)

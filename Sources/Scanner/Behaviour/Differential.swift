@@ -1,13 +1,11 @@
-/// The reference behaviour of the model on one battery request: its prompt without any candidate, the
-/// greedy answer, and the next-token distributions along the answer's first tokens.
+/// The reference behaviour of the model on one battery request: its greedy answer without any
+/// candidate, and the distribution of the answer's first token.
 struct PromptBaseline {
   let request: String
-  let tokens: [Int32]
-  /// Greedy answer (up to the longer generation budget; stop token included when one ended it).
+  /// Greedy answer (stop token included when one ended it).
   let answer: [Int32]
-  /// Distributions predicting `answer[j]` for j < screened length.
-  let distributions: [SparseDistribution]
-  var screenedLength: Int { distributions.count }
+  /// Distribution that chose `answer[0]` (nil for an empty answer).
+  let firstDistribution: SparseDistribution?
 }
 
 /// How inserting one text at one site changes the model's greedy answers to the battery.

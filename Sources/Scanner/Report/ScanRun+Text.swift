@@ -33,9 +33,9 @@ extension ScanRun {
           if let file = f.file, file != r.path || f.byteOffset != nil {
             out += "      at \(file)\(f.byteOffset.map { " offset \($0)" } ?? "")\n"
           }
-          if sev == .info {
-            // Info findings: one line; the evidence is in the JSON report.
-          } else if f.ruleID.hasPrefix("BEH") {
+          // Info findings: one line; their evidence is in the JSON report.
+          if sev == .info { continue }
+          if f.ruleID.hasPrefix("BEH") {
             // Behaviour: the trigger, the target and effect sizes, then example answers.
             let order = ["trigger", "site", "target", "target agreement", "answers changed", "answers changed in 1-2 words",
                          "answers unique to this date", "z agreement", "z subtle", "controls", "partial triggers"]

@@ -113,9 +113,11 @@ extension LanguageModel {
   ///   - maxTokens: most tokens generated per prompt.
   ///   - samplers: one per prompt (or one for all), e.g. `.greedy` or seeded samplers.
   ///   - stopAt: ids that end a sequence (included in its tokens).
-  /// - Returns: per prompt, the generated ids and the logits that chose each of them.
-  public func generateBatch(prompts: [[Int32]], maxTokens: Int, samplers: [Sampler] = [.greedy],
-                            stopAt: Set<Int32> = [], keepLogits: Bool = false) throws(ModelError) -> [BatchGeneration] {
+  ///   - observe: called with (prompt index, step, logits) for the logits that choose each token, so a caller can
+  ///     score them without the batch keeping every vocabulary-sized vector.
+  /// - Returns: per prompt, the generated ids.
+  public func generateBatch(prompts: [[Int32]], maxTokens: Int, samplers: [Sampler] = [.greedy], stopAt: Set<Int32> = [],
+                            observe: ((_ prompt: Int, _ step: Int, _ logits: [Float]) -> Void)? = nil) throws(ModelError) -> [BatchGeneration] {
     guard !prompts.isEmpty else { return [] }
     let longest = prompts.map(\.count).max() ?? 1
     let session = makeMultiSequenceSession(sequences: prompts.count, capacity: longest + max(1, maxTokens),
@@ -124,7 +126,7 @@ extension LanguageModel {
     if samplers.count < prompts.count {
       samplers += Array(repeating: samplers[samplers.count - 1], count: prompts.count - samplers.count)
     }
-    var results = prompts.map { _ in BatchGeneration(tokens: [], logits: [], stoppedAtStopToken: false) }
+    var results = prompts.map { _ in BatchGeneration(tokens: [], stoppedAtStopToken: false) }
     var outputs = try session.step(prompts.enumerated().map { (sequence: $0.offset, tokens: $0.element) })
     var active = Array(0..<prompts.count).filter { !prompts[$0].isEmpty }
     var lastLogits = Array(repeating: [Float](), count: prompts.count)
@@ -132,9 +134,9 @@ extension LanguageModel {
     while !active.isEmpty {
       var next: [(sequence: Int, tokens: [Int32])] = []
       for s in active {
+        observe?(s, results[s].tokens.count, lastLogits[s])
         let t = samplers[s].sample(lastLogits[s])
         results[s].tokens.append(t)
-        if keepLogits { results[s].logits.append(lastLogits[s]) }
         if stopAt.contains(t) {
           results[s].stoppedAtStopToken = true
         } else if results[s].tokens.count < maxTokens {
@@ -153,7 +155,5 @@ extension LanguageModel {
 /// One prompt's result from `LanguageModel.generateBatch`.
 public struct BatchGeneration: Sendable {
   public var tokens: [Int32]
-  /// With `keepLogits`: the logits that chose each token.
-  public var logits: [[Float]]
   public var stoppedAtStopToken: Bool
 }

@@ -8,7 +8,7 @@ public struct Sampler: Sendable {
   public var topK: Int
   /// Keep the smallest set of most likely tokens whose probability reaches `topP` (1 = no limit).
   public var topP: Float
-  private var state: UInt64
+  private var random: SplitMix
 
   /// - Parameters:
   ///   - temperature: 0 for greedy decoding.
@@ -19,7 +19,7 @@ public struct Sampler: Sendable {
     self.temperature = temperature
     self.topK = topK
     self.topP = topP
-    self.state = seed
+    self.random = SplitMix(seed: seed)
   }
 
   /// Greedy decoding.
@@ -70,7 +70,14 @@ public struct Sampler: Sendable {
     return Int32(truncatingIfNeeded: order[probs.count - 1])
   }
 
-  private mutating func nextRandom() -> UInt64 {
+  private mutating func nextRandom() -> UInt64 { random.next() }
+}
+
+/// SplitMix64: the small deterministic generator behind seeded sampling and the behavioural controls.
+struct SplitMix: Sendable {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

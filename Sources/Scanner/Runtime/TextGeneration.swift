@@ -122,7 +122,14 @@ public final class TextGenerator: @unchecked Sendable {
   /// with special tokens parsed.
   /// - Throws: `.noChatTemplate`, `.template`, `.tokenizer`.
   public func chatPromptTokens(_ messages: [TemplateValue], addGenerationPrompt: Bool = true) throws(GenerationError) -> [Int32] {
-    var text = try renderChat(messages, addGenerationPrompt: addGenerationPrompt)
+    try chatTokens(rendered: try renderChat(messages, addGenerationPrompt: addGenerationPrompt))
+  }
+
+  /// Token ids of text the chat template rendered (possibly with a prefilled answer appended): a leading
+  /// BOS text is dropped when the vocabulary adds BOS itself, then special tokens are parsed.
+  /// - Throws: `.tokenizer`.
+  public func chatTokens(rendered: String) throws(GenerationError) -> [Int32] {
+    var text = rendered
     if tokenizer.addBOS, let bos = tokenizer.bos, let bosText = tokenizer.tokenText(bos), !bosText.isEmpty, text.hasPrefix(bosText) {
       text.removeFirst(bosText.count)
     }
