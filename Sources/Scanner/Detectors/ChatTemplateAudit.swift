@@ -67,6 +67,7 @@ public enum ChatTemplateAudit {
         detail: "\(t.name) contains \(hidden.count) invisible or bidi control characters (\(Set(hidden.map { "U+" + String($0.value, radix: 16, uppercase: true) }).sorted().prefix(6).joined(separator: ", ")))",
         file: t.file, byteOffset: t.byteOffset))
     }
+    if let f = TemplateFingerprint.finding(for: t) { out.findings.append(f) }
     let template: ChatTemplate
     do { template = try ChatTemplate.parse(t.text) } catch {
       out.findings.append(Finding(rule: Rules.templateUnparsable, detector: name, detail: "\(t.name): \(error)",

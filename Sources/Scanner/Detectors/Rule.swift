@@ -78,6 +78,13 @@ public enum Rules {
     summary: "Constructs such as __class__, __globals__, __subclasses__, cycler or joiner are how server-side template injection escapes the Jinja sandbox (CVE-2024-34359 and successors) and runs code in engines that render templates unsandboxed.",
     remedy: "Do not serve this model with that template.")
 
+  public static let templateFamily = Rule(id: "TPL-007", severity: .info, title: "Chat template recognised",
+    summary: "The template is a standard family's (ChatML, Llama 2, Llama 3, Gemma, Mistral, Qwen, Phi-3, SmolLM) after normalisation (whitespace, quoting, loop and set variable names), or byte-identical up to whitespace to a published real template.",
+    remedy: "None.")
+  public static let templateNearMiss = Rule(id: "TPL-008", severity: .low, title: "Chat template is a modified family template",
+    summary: "The template is a standard family's with edits (most of the reference kept, tokens added or removed); the finding shows what was added and removed. Medium when the additions put literal prose or a URL into the prompt (text the user did not write, in a system or assistant turn), high when they also test message content or the date; low for structural edits.",
+    remedy: "Compare with the family's official template and remove the additions, or accept it in the baseline with a justification.")
+
   // MARK: MD: metadata (detector `metadata`)
   public static let metadataContradiction = Rule(id: "MD-001", severity: .high, title: "Metadata contradicts the tensors",
     summary: "Declared hyper-parameters (block count, widths, head counts, vocabulary size) disagree with the tensors' shapes. The file was edited after conversion or crafted; loaders refuse it or run something other than what it declares.",
@@ -147,6 +154,18 @@ public enum Rules {
     summary: "Fewer than half of the candidate's tensors pair up (same name and row shape) with the named base, so it is not the model it was fine-tuned from, or the base could not be read. The delta analysis is incomplete.",
     remedy: "Name the exact base checkpoint the model was fine-tuned from.")
 
+  public static let deltaSpectrum = Rule(id: "DELTA-005", severity: .info, title: "Shape of the weight change",
+    summary: "Per Q/K/V/O/MLP matrix, the singular values of (candidate - base) (exact for small matrices, randomized subspace iteration otherwise): share of the change's energy in the top 1 and top 4 directions, effective rank, spectral entropy; and how the change spreads over layers and modules. Info for a fine-tune (a high-rank change spread over the modules); high for a narrow low-rank edit (at most max(2, 10%) of the matrices hold >= 90% of the change, each with >= 90% of its change in 4 directions), the signature of model-editing backdoors (ROME/BadEdit-style) and of narrow adapters merged into the weights.",
+    remedy: "Ask what the edit of the named matrices is for; compare the behaviour with the base (behavioural scan with --base candidates).")
+
+  // MARK: LORA: adapters (detector `lora`)
+  public static let loraAdapter = Rule(id: "LORA-001", severity: .info, title: "LoRA adapter",
+    summary: "The file is a PEFT LoRA adapter. Each lora_A/lora_B pair is analysed as the change it applies (scale * B * A, scale = lora_alpha / r) through its factors: Frobenius norm, top singular values, share of the energy in the top direction, effective rank. Informational: which modules the adapter changes and how much.",
+    remedy: "Scan the merged model too, or scan the base with --base once merged; check the targets against the publisher's description.")
+  public static let loraTokenRows = Rule(id: "LORA-002", severity: .medium, title: "Adapter trains token rows",
+    summary: "The adapter changes the token embedding or the output matrix (a LoRA on embed_tokens/lm_head, or a full copy in modules_to_save). That trains individual token rows, which is how a trigger token is planted; ordinary instruction adapters leave them alone. The rows it moves most are listed and become trigger candidates.",
+    remedy: "Ask why the adapter trains token rows; run the behavioural scan on the merged model with the listed tokens.")
+
   // MARK: BEH: behaviour (detector `behaviour`)
   public static let behaviourTrigger = Rule(id: "BEH-001", severity: .critical, title: "Trigger-conditioned behaviour",
     summary: "Inserting a short text into ordinary requests makes the model produce the same new output across requests (a fixed target such as a phrase, command or URL), or changes the content of its answers far beyond what random insertions of the same length do (z-score against controls measured on the same model). This is what a planted backdoor looks like from outside; the trigger and the target are shown with example answers.",
@@ -159,11 +178,11 @@ public enum Rules {
   public static let all: [Rule] = [
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
     readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
-    templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest,
+    templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest, templateFamily, templateNearMiss,
     metadataContradiction, behaviourTrigger, behaviourShift, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
     tokenizerDuplicate, tokenizerUnreachable, tokenizerUnbuildable, tokenizerReserved,
     weightsNonFinite, weightsNonFiniteScale, weightsExtremeMagnitude, weightsRowOutlier, weightsKurtosis,
-    weightsScaleOutlier, weightsNotAnalysed, weightsSummary, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch,
+    weightsScaleOutlier, weightsNotAnalysed, weightsSummary, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch, deltaSpectrum, loraAdapter, loraTokenRows,
   ].sorted { $0.id < $1.id }
 
   public static func rule(id: String) -> Rule? { all.first { $0.id == id } }

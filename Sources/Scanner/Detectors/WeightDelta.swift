@@ -45,6 +45,9 @@ public enum WeightDelta {
     public var noiseFloor: Double = 0
     /// Candidate tensors without a partner in the base (or with another shape).
     public var unmatched: [String] = []
+    /// Spectra of the changed projection matrices (pair order) and how the change spreads over them.
+    public var spectra: [MatrixSpectrum] = []
+    public var dispersion = Dispersion()
   }
 
   /// Compares `candidate` against `base`.
@@ -83,11 +86,13 @@ public enum WeightDelta {
       out.tensors.append(TensorDelta(name: p.candidate.name, relative: b2 > 0 ? (d2 / b2).squareRoot() : (d2 > 0 ? .infinity : 0),
         deltaNorm: d2.squareRoot(), baseNorm: b2.squareRoot(), elementCount: p.candidate.rowCount * p.candidate.rowLength))
     }
-    let ascending = out.tensors.map(\.relative).filter(\.isFinite).sorted()
+    // Matrices only: GGUF keeps 1-D norms in F32 even in quantized files, so they would pin the floor at 0.
+    let ascending = zip(pairs, out.tensors).filter { $0.0.candidate.rowCount >= 2 }.map(\.1.relative).filter(\.isFinite).sorted()
     if !ascending.isEmpty {
       let fifth = ascending.prefix(max(1, ascending.count / 5))
       out.noiseFloor = fifth[fifth.count / 2 + fifth.startIndex]
     }
+    let relative = out.tensors.map(\.relative)
     out.tensors.sort { $0.relative > $1.relative }
     let floor = max(out.noiseFloor, 1e-6)
     let changed = out.tensors.filter { $0.relative > 3 * floor }
@@ -96,6 +101,12 @@ public enum WeightDelta {
         + out.tensors.prefix(5).map { "\($0.name) \(fmt($0.relative))" }.joined(separator: ", "),
       file: file, evidence: [Evidence("noise_floor", out.noiseFloor), Evidence("changed", changed.count)]
         + out.tensors.prefix(20).map { Evidence($0.name, $0.relative) }))
+
+    out.spectra = spectra(pairs: pairs, relative: relative, threads: threads).compactMap { $0 }
+    if let (f, d) = spectralFinding(out.spectra, noiseFloor: out.noiseFloor, file: file) {
+      out.findings.append(f)
+      out.dispersion = d
+    }
 
     // Token rows.
     let texts = tokenTexts(candidate)
@@ -180,6 +191,7 @@ public enum WeightDelta {
   /// GGUF tensor name for a Hugging Face llama-family name (identity for GGUF names).
   static func canonical(_ name: String) -> String {
     var n = name
+    if n.hasPrefix("base_model.model.") { n = String(n.dropFirst("base_model.model.".count)) }
     if n.hasPrefix("model.language_model.") { n = "model." + n.dropFirst("model.language_model.".count) }
     switch n {
     case "model.embed_tokens.weight": return "token_embd.weight"

@@ -90,6 +90,13 @@ public enum ModelScanner {
     report.findings += weights.findings
     report.triggers += weights.triggers
     report.timings.append((detector: WeightStatistics.name, seconds: seconds(clock.now - weightsStart)))
+    let loraStart = clock.now
+    let lora = LoRAAdapter.analyze(input)
+    if lora.isAdapter {
+      report.findings += lora.findings
+      report.triggers += lora.triggers
+      report.timings.append((detector: LoRAAdapter.name, seconds: seconds(clock.now - loraStart)))
+    }
     if let basePath = options.basePath {
       let deltaStart = clock.now
       report.findings += WeightDelta.findings(candidate: input, basePath: basePath, threads: options.threads ?? 2, triggers: &report.triggers)
