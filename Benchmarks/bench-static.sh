@@ -17,8 +17,12 @@ real="${SCAN_REAL_DIR:-$root/samples/.cache/real}"
 big="${BENCH_SAFETENSORS:-/tmp/bench-big-f16.safetensors}"
 runs="${BENCH_RUNS:-3}"
 threads="${BENCH_THREADS:-2}"
-(cd "$root" && swift build -c release --product scan >&2)
-scan="$root/.build/release/scan"
+if [[ -n "${SCAN_BIN:-}" ]]; then
+  scan="$SCAN_BIN"  # an already built release binary (e.g. the test build's), skips the build
+else
+  (cd "$root" && swift build -c release --product scan >&2)
+  scan="$root/.build/release/scan"
+fi
 files=("$real/SmolLM2-135M-Instruct.Q4_1.gguf" "$real/gemma-3-270m-q4_k_m.gguf")
 [[ -f "$big" ]] && files+=("$big")
 files+=("$@")
@@ -28,7 +32,7 @@ for f in "${files[@]}"; do
   [[ -f "$f" ]] || { echo "missing $f" >&2; continue; }
   cat "$f" > /dev/null  # warm the page cache: measure the scanner, not the disk
   for i in $(seq 1 "$runs"); do
-    /usr/bin/time -f "%e %U %S" -o "$tmp/time.$i" "$scan" "$f" --threads "$threads" --format json --output "$tmp/report.$i.json" || true
+    /usr/bin/time -f "%e %U %S" -o "$tmp/time.$i" "$scan" "$f" --mode static ${BENCH_ARGS:-} --threads "$threads" --format json --output "$tmp/report.$i.json" || true
   done
   python3 - "$f" "$tmp" "$runs" <<'PY'
 import json, os, statistics, sys
