@@ -60,6 +60,22 @@ import Testing
     #expect(!out.isAdapter && out.findings.isEmpty)
   }
 
+  /// A hostile "rank" (factors shaped (600, 1) and (1, 600)) is not analysed (O(r^3)), and nothing traps.
+  @Test func hugeRankIsSkippedNotTrapped() throws {
+    let r = 600
+    let header = #"{"x.lora_A.weight":{"dtype":"F32","shape":[\#(r),1],"data_offsets":[0,\#(r * 4)]},"x.lora_B.weight":{"dtype":"F32","shape":[1,\#(r)],"data_offsets":[\#(r * 4),\#(r * 8)]}}"#
+    var h = Array(header.utf8)
+    while h.count % 8 != 0 { h.append(0x20) }
+    var bytes = withUnsafeBytes(of: UInt64(h.count).littleEndian) { Array($0) } + h
+    bytes += [UInt8](repeating: 0, count: r * 8)
+    let path = NSTemporaryDirectory() + "scan-lora-rank-\(UUID().uuidString).safetensors"
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    defer { unlink(path) }
+    let out = LoRAAdapter.analyze(try ModelInput.open(path: path))
+    #expect(out.isAdapter)
+    #expect(out.modules.isEmpty)
+  }
+
   /// PEFT factor names parse with and without the adapter name.
   @Test func factorNamesParse() {
     #expect(LoRAAdapter.factorName("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")! == ("base_model.model.model.layers.0.self_attn.q_proj", true, false))
@@ -75,5 +91,10 @@ import Testing
     let r = ModelScanner.scanModel(path: Self.root + "embed", options: options)
     #expect(r.findings.contains { $0.ruleID == "LORA-001" })
     #expect(r.findings.contains { $0.ruleID == "LORA-002" && $0.severity == .medium })
+    // With --base, the adapter is not compared as if it were a full model (no DELTA-004 mismatch).
+    options.basePath = CLI.repoRoot + "/samples/tiny/clean/hf"
+    let withBase = ModelScanner.scanModel(path: Self.root + "embed", options: options)
+    #expect(!withBase.findings.contains { $0.ruleID.hasPrefix("DELTA") })
+    #expect(withBase.notes.contains { $0.contains("LoRA adapter") })
   }
 }

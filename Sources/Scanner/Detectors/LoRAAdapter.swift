@@ -66,6 +66,9 @@ public enum LoRAAdapter {
   static let tokenModuleNames = ["embed_tokens", "lm_head", "wte", "word_embeddings", "embed_out", "output"]
   /// Factor elements above which a pair is not decoded (a real adapter's factors are far smaller).
   static let maxFactorElements = 1 << 26
+  /// Largest rank analysed: the r x r eigenproblems are O(r^3) and token-row scores O(vocab * r^2); real adapters
+  /// use r <= 256. A factor pair with a larger "rank" (a hostile shape) is listed as not analysed.
+  static let maxRank = 512
 
   static func isTokenModule(_ name: String) -> Bool {
     let last = name.split(separator: ".").last.map(String.init) ?? name
@@ -98,7 +101,7 @@ public enum LoRAAdapter {
       guard let a = f.a, let b = f.b else { continue }
       // lora_A (r, in), lora_B (out, r); embedding LoRA: lora_embedding_A (r, vocab), lora_embedding_B (d, r).
       let r = a.rowCount
-      guard r > 0, b.rowLength == r, a.rowCount * a.rowLength <= maxFactorElements, b.rowCount * b.rowLength <= maxFactorElements,
+      guard r > 0, r <= maxRank, b.rowLength == r, a.rowCount * a.rowLength <= maxFactorElements, b.rowCount * b.rowLength <= maxFactorElements,
             let av = decode(a), let bv = decode(b) else { continue }
       let scale = out.config.scale(rank: r)
       guard let s = Spectral.summary(loraA: av, loraB: bv, rank: r, inputs: a.rowLength, outputs: b.rowCount, scale: scale) else { continue }

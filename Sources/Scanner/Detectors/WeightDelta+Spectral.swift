@@ -68,13 +68,16 @@ extension WeightDelta {
     defer { results.deallocate() }
     // Largest first so the stride schedule balances.
     let order = chosen.sorted { pairs[$0].candidate.rowCount * pairs[$0].candidate.rowLength > pairs[$1].candidate.rowCount * pairs[$1].candidate.rowLength }
+    var slot: [Int: Int] = [:]
+    for (s, i) in chosen.enumerated() { slot[i] = s }
+    let slots = slot
     var stride = max(1, threads)
     let out = results
     let work = { (thread: Int) in
       var k = thread
       while k < order.count {
         let i = order[k]
-        out[chosen.firstIndex(of: i)!] = spectrum(pairs[i])
+        if let s = slots[i] { out[s] = spectrum(pairs[i]) }
         k += stride
       }
     }

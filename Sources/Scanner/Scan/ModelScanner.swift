@@ -90,7 +90,9 @@ public enum ModelScanner {
     report.triggers = detected.triggers
     report.timings = detected.timings
     if options.hash { report.timings.append((detector: "sha256", seconds: hashSeconds)) }
-    if let basePath = options.basePath {
+    if options.basePath != nil, report.findings.contains(where: { $0.ruleID == Rules.loraAdapter.id }) {
+      report.notes.append("--base not compared: the input is a LoRA adapter, analysed directly as scale*B*A (LORA-*)")
+    } else if let basePath = options.basePath {
       let deltaStart = clock.now
       report.findings += WeightDelta.findings(candidate: input, basePath: basePath, threads: options.threads ?? 2, triggers: &report.triggers)
       report.timings.append((detector: WeightDelta.name, seconds: seconds(clock.now - deltaStart)))
