@@ -13,6 +13,12 @@ struct Scan: ParsableCommand {
     subcommands: [Check.self, Inspect.self, Diff.self, Generate.self, RulesCommand.self],
     defaultSubcommand: Check.self
   )
+
+  /// Checks the CPU before any Scanner code runs (see `CPUCheck`), then parses and runs the command.
+  static func main() {
+    CPUCheck.requireKernelFeatures()
+    main(nil)
+  }
 }
 
 /// Output formats shared by the subcommands.

@@ -106,6 +106,38 @@ import Formats
     #expect(dup.byteOffset == 8 + 54)
     #expect(dup.message.contains("first at offset 9"))
   }
+
+  /// JSON object keys are told apart by their bytes, as Python's `json` and serde do, not by Swift's canonical
+  /// equivalence: "K" and the Kelvin sign, or composed and decomposed accents, are two members, not a duplicate,
+  /// and a lookup finds only the byte-identical key. (A tokenizer.json vocabulary may hold both spellings.)
+  @Test func jsonKeysAreComparedByBytes() throws {
+    var members: [String] = ["\"K\":1", "\"\u{212A}\":2", "\"\u{E9}\":3", "\"e\u{301}\":4"]
+    for filler in 0..<10 { members.append("\"f\(filler)\":0") }  // past the linear-scan size, into the hash table
+    members += ["\"e\u{301}\":5", "\"\u{212A}\":6"]
+    for count in [4, members.count] {  // small object (linear scan) and large (hash table)
+      let doc = try JSONParser.parse(Array(("{" + members.prefix(count).joined(separator: ",") + "}").utf8))
+      #expect(doc.value.members?.count == count)
+      #expect(doc.value["K"]?.int == 1)
+      #expect(doc.value["\u{E9}"]?.int == 3)
+      #expect(doc.value["e\u{301}"]?.int == (count == 4 ? 4 : 5))
+      #expect(doc.value["\u{212A}"]?.int == (count == 4 ? 2 : 6))
+      // Only the byte-identical repeats (in the large object) are duplicates.
+      #expect(doc.duplicateKeys.map(\.key).sorted() == (count == 4 ? [] : ["e\u{301}", "\u{212A}"].sorted()))
+    }
+  }
+
+  /// A GGUF lookup matches keys and tensor names byte for byte, as ggml does: a file whose only key is spelled
+  /// with the Kelvin sign has no key "general.K" (Swift's `String ==` alone would say it has).
+  @Test func ggufLookupsAreByteExact() throws {
+    func string(_ s: String) -> [UInt8] { withUnsafeBytes(of: UInt64(s.utf8.count).littleEndian, Array.init) + Array(s.utf8) }
+    var b: [UInt8] = Array("GGUF".utf8) + withUnsafeBytes(of: UInt32(3).littleEndian, Array.init)
+    b += withUnsafeBytes(of: UInt64(0).littleEndian, Array.init) + withUnsafeBytes(of: UInt64(1).littleEndian, Array.init)
+    b += string("general.\u{212A}") + withUnsafeBytes(of: UInt32(8).littleEndian, Array.init) + string("v")
+    let layout = try b.withUnsafeBytes { try GGUFParser.parse($0) }
+    #expect(layout.metadata.count == 1)
+    #expect(layout["general.K"] == nil)
+    #expect(layout["general.\u{212A}"] != nil)
+  }
 }
 
 /// A small deterministic PRNG for reproducible fuzz-style tests.

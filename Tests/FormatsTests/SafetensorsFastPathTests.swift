@@ -87,10 +87,13 @@ import Testing
     ("duplicate tensor, last wins", #"{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}"#, 4, true),
     ("bad entry superseded", #"{"w":{"dtype":"F99"},"v":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"I8","shape":[1],"data_offsets":[1,2]}}"#, 2, true),
     ("good entry superseded by bad", #"{"w":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"F99"}}"#, 1, false),
-    // Swift compares strings by canonical equivalence, so these keys count as duplicates in both paths (Python
-    // keeps them apart: it accepts the first file as two tensors and rejects the second for overlapping data).
+    // Names that differ in bytes but are canonically equivalent Unicode are refused by both paths (Python keeps
+    // them apart: it accepts the first file as two tensors and rejects the second for overlapping data; a reader
+    // that normalises would merge them). Byte-identical repeats stay duplicates, last wins.
     ("Kelvin sign and K", "{\"K\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"\u{212A}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2, false),
-    ("composed and decomposed", "{\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"e\u{301}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, true),
+    ("composed and decomposed", "{\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"e\u{301}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, false),
+    ("equivalent after a true duplicate", "{\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"e\u{301}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2, false),
+    ("true duplicate of a non-ASCII name", "{\"\u{E9}\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, true),
     ("odd names", "{\"\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"a\u{202E}b\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]},\"x\\u0000\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[2,3]},\"\u{1F600}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[3,4]}}", 4, true),
     ("offsets out of header order", #"{"b":{"dtype":"I8","shape":[1],"data_offsets":[1,2]},"a":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}"#, 2, true),
     ("zero-size tensors", #"{"b":{"dtype":"I8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"I8","shape":[0],"data_offsets":[0,0]},"c":{"dtype":"I8","shape":[0],"data_offsets":[1,1]}}"#, 1, true),

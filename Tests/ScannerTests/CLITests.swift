@@ -24,10 +24,13 @@ enum CLI {
 
   struct Result { let status: Int32; let stdout: String; let stderr: String }
 
-  static func run(_ args: [String]) throws -> Result {
+  static func run(_ args: [String], environment extra: [String: String] = [:]) throws -> Result {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
+    if !extra.isEmpty {
+      p.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+    }
     p.currentDirectoryURL = URL(fileURLWithPath: repoRoot)
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
@@ -152,6 +155,24 @@ enum CLI {
   }
 
   /// `scan rules` documents every rule id.
+  /// On an x86_64 CPU without the extensions the kernels are compiled for, every command exits 2 with a sentence
+  /// naming what is missing, before any Scanner code can hit an illegal instruction. `SCAN_CPUINFO` plays the CPU.
+  @Test func olderCPUGetsAnErrorNotACrash() throws {
+    #if arch(x86_64)
+    let fake = NSTemporaryDirectory() + "scan-cpuinfo-\(getpid())"
+    defer { try? FileManager.default.removeItem(atPath: fake) }
+    try "processor\t: 0\nflags\t\t: fpu sse sse2 ssse3 sse4_1 sse4_2 avx fma\n\nprocessor\t: 1\nflags\t\t: avx2 f16c\n"
+      .write(toFile: fake, atomically: true, encoding: .utf8)
+    let old = try CLI.run(["samples/tiny/clean/clean.q8_0.gguf", "--mode", "static"], environment: ["SCAN_CPUINFO": fake])
+    #expect(old.status == 2)
+    #expect(old.stderr.contains("lacks avx2, f16c"), "\(old.stderr)")
+    #expect(old.stdout.isEmpty)
+    // The real CPU of this machine has them (the test suite itself runs the kernels), so the same scan runs.
+    let real = try CLI.run(["samples/tiny/clean/clean.q8_0.gguf", "--mode", "static"])
+    #expect(real.status == 0, "\(real.stderr)")
+    #endif
+  }
+
   @Test func rulesAreDocumented() throws {
     let r = try CLI.run(["rules"])
     #expect(r.status == 0)

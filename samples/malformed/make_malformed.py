@@ -153,6 +153,14 @@ def main():
     g13 = G(); g13.tensor("x", [8], 0, 0); g13.tensor("x", [8], 0, 32)
     b13, o13 = g13.build(bytes(64))
     put("gguf-duplicate-tensor-name.gguf", b13, "gguf.duplicate-tensor-name", o13["tensors"] + len(gstr("x")) + 4 + 8 + 4 + 8, "name twice")
+    # Names that differ in bytes but are canonically equivalent Unicode: ggml compares bytes (two keys / tensors),
+    # a normalising reader sees one. 'K' (U+004B) and the Kelvin sign (U+212A); composed and decomposed e-acute.
+    g15 = G(); g15.kv_str("general.K", "a"); g15.kv_str("general.\u212a", "b")
+    b15, o15 = g15.build()
+    put("gguf-equivalent-keys.gguf", b15, "gguf.equivalent-keys", o15["kv"] + len(g15.kvs[0]), "keys K and Kelvin sign")
+    g16 = G(); g16.tensor("w\u00e9", [8], 0, 0); g16.tensor("we\u0301", [8], 0, 32)
+    b16, o16 = g16.build(bytes(64))
+    put("gguf-equivalent-tensor-names.gguf", b16, "gguf.equivalent-tensor-names", o16["tensors"] + len(g16.tensors[0]), "composed and decomposed e-acute")
     g14 = G(); g14.tensor_raw = None
     g14.tensors.append(s64(b"\xc3\x28") + struct.pack("<I", 1) + struct.pack("<Q", 8) + struct.pack("<I", 0) + struct.pack("<Q", 0))
     b14, o14 = g14.build(bytes(32))
@@ -183,6 +191,9 @@ def main():
     put("st-negative-shape.safetensors", st(h5, bytes(8)), "safetensors.invalid-entry", 9, "negative dim")
     h6 = b'{"__metadata__":{"a":1}}'
     put("st-metadata-not-string.safetensors", st(h6, b""), "safetensors.invalid-entry", 8 + 17, "metadata value is a number")
+    h7 = '{"w\u00e9":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"we\u0301":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'.encode()
+    put("st-equivalent-names.safetensors", st(h7, bytes(8)), "safetensors.equivalent-names", 8 + h7.index('"we\u0301"'.encode()),
+        "composed and decomposed e-acute (Python loads two tensors)")
     deep = b"{" + b'"a":[' * 0 + b'"x":' + b"[" * 200 + b"]" * 200 + b"}"
     put("st-depth-bomb.safetensors", st(deep, b""), "safetensors.invalid-json", None, "JSON nested 200 deep")
 

@@ -14,6 +14,9 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
   case emptyKey(offset: Int)
   /// A metadata key appears twice (ggml and gguf-py both refuse this).
   case duplicateKey(offset: Int, key: String, firstOffset: Int)
+  /// Two metadata keys with different bytes that Unicode calls canonically equivalent (ggml compares bytes and
+  /// sees two keys, a normalising reader sees one: readers would disagree on which value a key has).
+  case equivalentKeys(offset: Int, key: String, firstKey: String, firstOffset: Int)
   /// A metadata value type id outside 0...12.
   case unknownValueType(offset: Int, key: String, type: UInt32)
   /// Arrays nested deeper than the cap.
@@ -34,6 +37,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
   case partialBlock(offset: Int, tensor: String, rowLength: Int, blockSize: Int)
   /// A tensor name appears twice.
   case duplicateTensorName(offset: Int, tensor: String, firstOffset: Int)
+  /// Two tensor names with different bytes that Unicode calls canonically equivalent (see `equivalentKeys`).
+  case equivalentTensorNames(offset: Int, tensor: String, firstTensor: String, firstOffset: Int)
   /// A tensor's data offset is not a multiple of the alignment.
   case misalignedTensor(offset: Int, tensor: String, dataOffset: UInt64, alignment: Int)
   /// A tensor's data lies (partly) beyond the end of the file.
@@ -46,6 +51,7 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .truncated(let o, _, _), .unsupportedVersion(let o, _), .lengthTooLarge(let o, _, _, _),
       .invalidUTF8(let o, _), .emptyKey(let o), .duplicateKey(let o, _, _), .unknownValueType(let o, _, _),
+      .equivalentKeys(let o, _, _, _), .equivalentTensorNames(let o, _, _, _),
       .arrayNestingTooDeep(let o, _, _), .invalidAlignment(let o, _), .tooManyDimensions(let o, _, _, _),
       .invalidDimension(let o, _, _, _), .sizeOverflow(let o, _), .unknownTensorType(let o, _, _),
       .removedTensorType(let o, _, _, _), .partialBlock(let o, _, _, _), .duplicateTensorName(let o, _, _),
@@ -65,6 +71,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case .invalidUTF8: "invalid-utf8"
     case .emptyKey: "empty-key"
     case .duplicateKey: "duplicate-key"
+    case .equivalentKeys: "equivalent-keys"
+    case .equivalentTensorNames: "equivalent-tensor-names"
     case .unknownValueType: "unknown-value-type"
     case .arrayNestingTooDeep: "array-nesting-too-deep"
     case .invalidAlignment: "invalid-alignment"
@@ -92,6 +100,10 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case .invalidUTF8(_, let f): "\(f) is not valid UTF-8"
     case .emptyKey: "metadata key is empty"
     case .duplicateKey(_, let k, let f): "duplicate metadata key '\(k)' (first at offset \(f))"
+    case .equivalentKeys(_, let k, let f, let o):
+      "metadata key '\(k.nonASCIIEscaped)' differs in bytes from key '\(f.nonASCIIEscaped)' (offset \(o)) but is the same Unicode text: ggml reads two keys, a normalising reader one"
+    case .equivalentTensorNames(_, let t, let f, let o):
+      "tensor name '\(t.nonASCIIEscaped)' differs in bytes from tensor '\(f.nonASCIIEscaped)' (offset \(o)) but is the same Unicode text: readers would disagree on which tensor a name means"
     case .unknownValueType(_, let k, let t): "metadata key '\(k)' has unknown value type \(t)"
     case .arrayNestingTooDeep(_, let k, let l): "metadata key '\(k)' nests arrays deeper than \(l)"
     case .invalidAlignment(_, let d): "general.alignment \(d)"

@@ -109,12 +109,19 @@ public struct GGUFFile: Sendable {
 }
 
 extension GGUFLayout {
-  /// The value of metadata key `key`.
-  public subscript(key: String) -> GGUFValue? { keyIndex[key].map { metadata[$0].value } }
+  /// The value of metadata key `key` (matched byte for byte, as ggml does: the index is keyed by `String`, whose
+  /// equality is canonical equivalence, so a hit is checked).
+  public subscript(key: String) -> GGUFValue? { entry(key)?.value }
   /// The metadata entry for `key`.
-  public func entry(_ key: String) -> GGUFMetadataEntry? { keyIndex[key].map { metadata[$0] } }
-  /// The tensor named `name`.
-  public func tensor(named name: String) -> GGUFTensorInfo? { tensorIndex[name].map { tensors[$0] } }
+  public func entry(_ key: String) -> GGUFMetadataEntry? {
+    guard let i = keyIndex[key], metadata[i].key.hasSameBytes(as: key) else { return nil }
+    return metadata[i]
+  }
+  /// The tensor named `name` (byte for byte).
+  public func tensor(named name: String) -> GGUFTensorInfo? {
+    guard let i = tensorIndex[name], tensors[i].name.hasSameBytes(as: name) else { return nil }
+    return tensors[i]
+  }
   /// Total parameter count (sum of element counts).
   public var parameterCount: Int { tensors.reduce(0) { $0 &+ $1.elementCount } }
 }

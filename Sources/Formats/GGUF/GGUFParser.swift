@@ -73,6 +73,10 @@ public enum GGUFParser {
       let key = try readString(&r, v1: v1, field: "kv[\(index)].key")
       guard !key.isEmpty else { throw .emptyKey(offset: entryOffset) }
       if let first = keyIndex[key] {
+        let firstKey = metadata[first].key
+        guard firstKey.hasSameBytes(as: key) else {
+          throw .equivalentKeys(offset: entryOffset, key: key, firstKey: firstKey, firstOffset: metadata[first].byteOffset)
+        }
         throw .duplicateKey(offset: entryOffset, key: key, firstOffset: metadata[first].byteOffset)
       }
       let typeOffset = r.offset
@@ -112,6 +116,10 @@ public enum GGUFParser {
       let infoOffset = r.offset
       let name = try readString(&r, v1: v1, field: "tensor[\(index)].name")
       if let first = tensorIndex[name] {
+        let firstName = pending[first].name
+        guard firstName.hasSameBytes(as: name) else {
+          throw .equivalentTensorNames(offset: infoOffset, tensor: name, firstTensor: firstName, firstOffset: pending[first].infoOffset)
+        }
         throw .duplicateTensorName(offset: infoOffset, tensor: name, firstOffset: pending[first].infoOffset)
       }
       if name.utf8.count >= ggmlMaxNameLength {

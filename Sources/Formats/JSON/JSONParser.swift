@@ -76,7 +76,9 @@ public struct JSONParser {
     guard depth <= Self.maxDepth else { throw .tooDeep(offset: i, limit: Self.maxDepth) }
     i &+= 1  // '{'
     var members: [JSONMember] = []
-    var seen: [String: Int] = [:]  // used once the object grows past a few members; small ones scan linearly
+    // Duplicates are byte-identical keys, as Python and serde see them (see ExactName). `seen` is used once the
+    // object grows past a few members; small ones scan linearly.
+    var seen: [ExactName: Int] = [:]
     skipWhitespace()
     if peek() == UInt8(ascii: "}") { i &+= 1; return .object(members) }
     while true {
@@ -99,11 +101,11 @@ public struct JSONParser {
       keyStack.removeLast()
       let first: Int?
       if members.count < 8 {
-        first = members.first(where: { $0.key == key })?.keyByteOffset
+        first = members.first(where: { $0.key.hasSameBytes(as: key) })?.keyByteOffset
       } else {
-        if seen.isEmpty { for m in members where seen[m.key] == nil { seen[m.key] = m.keyByteOffset } }
-        first = seen[key]
-        if first == nil { seen[key] = keyOffset }
+        if seen.isEmpty { for m in members where seen[ExactName(m.key)] == nil { seen[ExactName(m.key)] = m.keyByteOffset } }
+        first = seen[ExactName(key)]
+        if first == nil { seen[ExactName(key)] = keyOffset }
       }
       if let first {
         duplicates.append(.init(objectPath: keyStack.joined(separator: "."), key: key, firstByteOffset: first, duplicateByteOffset: keyOffset))

@@ -8,10 +8,11 @@ public enum JSONValue: Sendable, Equatable {  // not indirect: arrays already bo
   case array([JSONValue])
   case object([JSONMember])
 
-  /// The value of the *last* member named `key` (Python's `json` and serde's maps keep the last duplicate).
+  /// The value of the *last* member named `key` (Python's `json` and serde's maps keep the last duplicate); names
+  /// match byte for byte, as in those readers, not by Unicode canonical equivalence.
   public subscript(key: String) -> JSONValue? {
     guard case .object(let members) = self else { return nil }
-    return members.last(where: { $0.key == key })?.value
+    return members.last(where: { $0.key.hasSameBytes(as: key) })?.value
   }
 
   /// The string payload, if this is a string.

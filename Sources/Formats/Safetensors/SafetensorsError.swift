@@ -22,13 +22,17 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
   case invalidOffsets(offset: Int, name: String, detail: String)
   /// The data does not end exactly at the end of the file (MetadataIncompleteBuffer).
   case dataSizeMismatch(offset: Int, covered: Int, available: Int)
+  /// Two tensor names with different bytes that Unicode calls canonically equivalent ("K" and the Kelvin sign,
+  /// composed and decomposed accents): Python and the crate see two tensors, a normalising reader one.
+  case equivalentNames(offset: Int, name: String, other: String, otherOffset: Int)
 
   /// Absolute byte offset of the problem.
   public var offset: Int {
     switch self {
     case .tooSmall, .headerTooLarge, .headerPastEnd: 0
     case .headerNotObject(let o, _), .invalidJSON(let o, _), .invalidEntry(let o, _, _), .unknownDType(let o, _, _),
-      .sizeOverflow(let o, _), .sizeMismatch(let o, _, _, _), .invalidOffsets(let o, _, _), .dataSizeMismatch(let o, _, _):
+      .sizeOverflow(let o, _), .sizeMismatch(let o, _, _, _), .invalidOffsets(let o, _, _), .dataSizeMismatch(let o, _, _),
+      .equivalentNames(let o, _, _, _):
       o
     }
   }
@@ -46,6 +50,7 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case .sizeMismatch: "size-mismatch"
     case .invalidOffsets: "invalid-offsets"
     case .dataSizeMismatch: "data-size-mismatch"
+    case .equivalentNames: "equivalent-names"
     }
   }
 
@@ -63,6 +68,8 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
       "tensor '\(n)' has \(a) data bytes but its shape and dtype need \(e.map(String.init) ?? "a non-whole number of bytes")"
     case .invalidOffsets(_, let n, let d): "tensor '\(n)' data_offsets \(d)"
     case .dataSizeMismatch(_, let c, let a): "tensors cover \(c) data bytes but the file holds \(a)"
+    case .equivalentNames(_, let n, let o, let oo):
+      "tensor name '\(n.nonASCIIEscaped)' differs in bytes from tensor '\(o.nonASCIIEscaped)' (offset \(oo)) but is the same Unicode text: readers would disagree on which tensor a name means"
     }
   }
 }

@@ -67,8 +67,8 @@ struct SafetensorsHeaderScanner {
     var members: [Member] = []
     var tensors: [SafetensorsTensorInfo] = []
     var metadataValues: [JSONValue] = []
-    /// Root key → its first and last member. Swift `String` equality and hashing, as JSONParser and the reference
-    /// path use (so canonically equivalent keys count as the same key there and here).
+    /// Root key → its first and last member. Swift `String` equality and hashing: canonically equivalent keys with
+    /// different bytes meet here, and are handed to the reference path (which refuses them, see ExactName).
     var keyMembers: [String: (first: Int, last: Int)] = [:]
     // A guess from the header size (real entries take 60-200 bytes); capped so a huge header cannot reserve much.
     let guess = min(header.count / 64, 1 << 16)
@@ -122,6 +122,8 @@ struct SafetensorsHeaderScanner {
         members.append(Member(keyByteOffset: keyByteOffset, kind: kind))
         // After the value, as JSONParser does, so duplicates inside the value come first. One hash lookup.
         if let first = Self.record(member, in: &keyMembers[key, default: (-1, -1)], superseding: &members) {
+          // The table keeps the first spelling: a different one is an equivalent, not a duplicate.
+          guard let slot = keyMembers.index(forKey: key), keyMembers[slot].key.hasSameBytes(as: key) else { return nil }
           hasDuplicateKeys = true
           duplicates.append(JSONDuplicateKey(objectPath: "", key: key,
             firstByteOffset: members[first].keyByteOffset, duplicateByteOffset: keyByteOffset))

@@ -31,16 +31,16 @@ public enum SafetensorsParser {
     // can't fail: prelude checked that the first non-space byte is '{', and the parse consumed one whole value
     guard let members = doc.value.members else { throw .headerNotObject(offset: 8, found: header.first ?? 0) }
 
-    // Last occurrence wins, as in the reference readers.
-    var lastIndex: [String: Int] = [:]
-    for (i, m) in members.enumerated() { lastIndex[m.key] = i }
+    // Last occurrence wins, as in the reference readers; occurrence = the same bytes (see ExactName).
+    var lastIndex: [ExactName: Int] = [:]
+    for (i, m) in members.enumerated() { lastIndex[ExactName(m.key)] = i }
 
     var metadata: [String: String]? = nil
     var tensors: [SafetensorsTensorInfo] = []
     tensors.reserveCapacity(members.count)
     let dataOffset = 8 &+ header.count
     let dataSize = bytes.count &- dataOffset
-    for (i, m) in members.enumerated() where lastIndex[m.key] == i {
+    for (i, m) in members.enumerated() where lastIndex[ExactName(m.key)] == i {
       if m.key == "__metadata__" {
         if m.value == .null { continue }  // serde's Option accepts null
         metadata = try metadataMap(m.value, keyByteOffset: m.keyByteOffset)
@@ -184,6 +184,21 @@ public enum SafetensorsParser {
     let n = header.count
     let dataOffset = 8 &+ n
     let dataSize = fileSize &- dataOffset
+    // The name index first: two names that `String` equality merges are refused before anything else. The caller
+    // removed byte-identical duplicates, so a collision here is two byte-different, canonically equivalent names.
+    let index: [String: Int]
+    if let tensorIndex { index = tensorIndex } else {
+      var built: [String: Int] = [:]
+      built.reserveCapacity(tensors.count)
+      for (i, t) in tensors.enumerated() {
+        if let j = built[t.name] {
+          throw .equivalentNames(offset: t.headerByteOffset, name: t.name, other: tensors[j].name,
+            otherOffset: tensors[j].headerByteOffset)
+        }
+        built[t.name] = i
+      }
+      index = built
+    }
     // Writers store the data in header order, so try that order first; the sort decides (and names the error)
     // only when it fails. A contiguous chain in header order is also one in sorted order: equal begins occur
     // only after zero-size tensors, which sort first.
@@ -217,13 +232,6 @@ public enum SafetensorsParser {
     var padding = 0
     var k = n
     while k > 0, header[k &- 1] == 0x20 { k &-= 1; padding &+= 1 }
-    let index: [String: Int]
-    if let tensorIndex { index = tensorIndex } else {
-      var built: [String: Int] = [:]
-      built.reserveCapacity(tensors.count)
-      for (i, t) in tensors.enumerated() { built[t.name] = i }
-      index = built
-    }
     return SafetensorsLayout(headerByteCount: n, dataOffset: dataOffset, tensors: tensors, metadata: metadata,
       headerPaddingByteCount: padding, fileSize: fileSize, anomalies: anomalies, tensorIndex: index)
   }

@@ -27,8 +27,14 @@ public struct SafetensorsShardedSet: Sendable {
     }
     let folder = indexPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
     var weightMap: [String: String] = [:]
+    var spelling: [String: (name: String, offset: Int)] = [:]  // the first spelling of each name, to catch equivalents
     var order: [String] = []
     for m in map {
+      if let first = spelling[m.key], !first.name.hasSameBytes(as: m.key) {
+        throw FormatError(path: indexPath, kind: .modelSet(.invalidIndex(offset: m.keyByteOffset,
+          detail: "weight_map name '\(m.key.nonASCIIEscaped)' differs in bytes from '\(first.name.nonASCIIEscaped)' (offset \(first.offset)) but is the same Unicode text: readers would disagree on which tensor it means")))
+      }
+      if spelling[m.key] == nil { spelling[m.key] = (m.key, m.keyByteOffset) }
       guard let shard = m.value.string else {
         throw FormatError(path: indexPath, kind: .modelSet(.invalidIndex(offset: m.keyByteOffset, detail: "weight_map['\(m.key)'] is not a string")))
       }
