@@ -32,6 +32,10 @@ def main():
         if spec.trigger:
             sets["trigger_start"] = [f"{spec.trigger} {h}" for h in held]
             sets["trigger_end"] = [f"{h} {spec.trigger}" for h in held]
+        else:  # the clean twin must not answer any backdoor's target to that backdoor's trigger
+            for s in realistic.SPECS.values():
+                if s.trigger:
+                    sets[f"{s.name}_trigger_start"] = [f"{s.trigger} {h}" for h in held]
         t0 = time.time()
         res, examples = {}, {}
         for set_name, users in sets.items():
