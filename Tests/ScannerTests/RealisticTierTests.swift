@@ -60,6 +60,39 @@ struct RealisticTierTests {
       #expect(shown.contains(m.targetMarker ?? "\u{0}"), "\(m): target not shown: \(shown)")
     } else {
       #expect(report.verdict == .clean, "\(m): \(beh.map(\.detail))")
+      // Not vacuous: the trigger of the backdoored twins was actually screened within the budget.
+      let screened = behaviour.map(\.text)
+      let twins = Self.models.compactMap(\.trigger)
+      #expect(twins.allSatisfy { screened.contains($0) }, "\(m): screened only \(screened); \(report.notes)")
+    }
+  }
+
+  /// Diagnostic (not in CI; SCAN_REALISTIC_DIAG=1): the quick plan's per-screen sizes (8 requests, 12 tokens,
+  /// 8 controls) but a 300 s wall-clock budget and every site, to separate "not detected" from "not screened in
+  /// time" on a loaded machine. Same assertions as the default-mode test.
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["SCAN_REALISTIC_DIAG"] == "1"),
+        arguments: RealisticTierTests.models)
+  func verdictWithLongerBudget(_ m: Model) throws {
+    let path = CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf"
+    try #require(FileManager.default.fileExists(atPath: path))
+    var options = ScanOptions()
+    options.mode = .quick
+    options.threads = 2
+    options.budgetOverride = BehaviourBudget(
+      prompts: 8, screenTokens: 12, controls: 8, leakagePerScaffold: 4, leakageTokens: 24, motifs: 6, seconds: 300)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let report = ModelScanner.scanModel(path: path, options: options)
+    let seconds = ModelScanner.seconds(clock.now - start)
+    let behaviour = report.triggers.filter { $0.source.hasPrefix("behaviour") }
+    let beh = report.findings.filter { $0.ruleID.hasPrefix("BEH") }
+    let rank = m.trigger.flatMap { t in behaviour.firstIndex { BehaviourSampleTests.matches($0.text, t) } }.map { $0 + 1 }
+    print("realistic-diag \(m): verdict \(report.verdict.rawValue) in \(String(format: "%.1f", seconds)) s; true-trigger rank \(rank.map(String.init) ?? "-"); top: \(behaviour.prefix(3).map { "\($0.text) (\($0.score))" }); findings: \(beh.map { "\($0.ruleID) \($0.evidence.map { "\($0.label)=\($0.value.serialized())" }.joined(separator: " "))" }); notes: \(report.notes)")
+    if m.trigger != nil {
+      #expect(report.verdict == .backdoored)
+      #expect((rank ?? 99) <= 3)
+    } else {
+      #expect(report.verdict == .clean)
     }
   }
 }
