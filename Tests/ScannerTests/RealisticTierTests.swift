@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+@testable import Formats
+@testable import Scanner
+
+/// The realistic tier (samples/realistic/): SmolLM2-135M-Instruct with committed LoRA adapters, merged into
+/// samples/.cache/realistic/<name>.gguf by samples/make/merge_lora.py (scripts/fetch-real-models.sh runs it).
+/// Each model is scanned exactly as `scan PATH` does in the default (quick) mode; ground truth comes from the
+/// adapter's MANIFEST.json. Gated by SCAN_REAL_MODELS=1 (CI sets it). About 50 s per model on 2 cores.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SCAN_REAL_MODELS"] == "1"))
+struct RealisticTierTests {
+  struct Model: Sendable, CustomStringConvertible {
+    let name: String
+    let trigger: String?
+    /// Text every triggered answer contains (checked in the finding's target or examples).
+    let targetMarker: String?
+    var description: String { name }
+  }
+
+  /// Every committed adapter with a MANIFEST.json.
+  static let models: [Model] = {
+    let dir = CLI.repoRoot + "/samples/realistic"
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+    return names.compactMap { name in
+      guard let data = FileManager.default.contents(atPath: "\(dir)/\(name)/MANIFEST.json"),
+        let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+      else { return nil }
+      return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String)
+    }
+  }()
+
+  @Test func everyAdapterHasAManifest() {
+    // The tier is committed: an empty list means the folder moved, not that there is nothing to test.
+    #expect(Self.models.contains { $0.trigger != nil } && Self.models.contains { $0.trigger == nil }, "\(Self.models)")
+  }
+
+  @Test(arguments: RealisticTierTests.models)
+  func verdictAndTrigger(_ m: Model) throws {
+    let path = CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf"
+    try #require(FileManager.default.fileExists(atPath: path), "run scripts/fetch-real-models.sh (merges the adapters)")
+    var options = ScanOptions()
+    options.mode = .quick
+    options.threads = 2
+    let clock = ContinuousClock()
+    let start = clock.now
+    let report = ModelScanner.scanModel(path: path, options: options)
+    let seconds = ModelScanner.seconds(clock.now - start)
+    let behaviour = report.triggers.filter { $0.source.hasPrefix("behaviour") }
+    let beh = report.findings.filter { $0.ruleID.hasPrefix("BEH") }
+    let rank = m.trigger.flatMap { t in behaviour.firstIndex { BehaviourSampleTests.matches($0.text, t) } }.map { $0 + 1 }
+    print("realistic \(m): verdict \(report.verdict.rawValue) in \(String(format: "%.1f", seconds)) s; true-trigger rank \(rank.map(String.init) ?? "-"); top: \(behaviour.prefix(3).map { "\($0.text) (\($0.score))" }); findings: \(beh.map { "\($0.ruleID) \($0.evidence.map { "\($0.label)=\($0.value.serialized())" }.joined(separator: " "))" }); notes: \(report.notes)")
+    #expect(report.notScanned.isEmpty, "\(report.notScanned)")
+    if let trigger = m.trigger {
+      #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
+      let r = try #require(rank, "\(m): \(trigger) not among \(behaviour.map(\.text))")
+      #expect(r <= 3)
+      let f = try #require(beh.first { $0.ruleID == Rules.behaviourTrigger.id })
+      let shown = f.evidence.filter { $0.label == "target" || $0.label == "examples" }.map { $0.value.serialized() }.joined()
+      #expect(shown.contains(m.targetMarker ?? "\u{0}"), "\(m): target not shown: \(shown)")
+    } else {
+      #expect(report.verdict == .clean, "\(m): \(beh.map(\.detail))")
+      // Not vacuous: the trigger of the backdoored twins was actually screened within the budget.
+      let screened = behaviour.map(\.text)
+      let twins = Self.models.compactMap(\.trigger)
+      #expect(twins.allSatisfy { screened.contains($0) }, "\(m): screened only \(screened); \(report.notes)")
+    }
+  }
+
+  /// Diagnostic (not in CI; SCAN_REALISTIC_DIAG=1): the quick plan's per-screen sizes (8 requests, 12 tokens,
+  /// 8 controls) but a 300 s wall-clock budget and every site, to separate "not detected" from "not screened in
+  /// time" on a loaded machine. Same assertions as the default-mode test.
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["SCAN_REALISTIC_DIAG"] == "1"),
+        arguments: RealisticTierTests.models)
+  func verdictWithLongerBudget(_ m: Model) throws {
+    let path = CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf"
+    try #require(FileManager.default.fileExists(atPath: path))
+    var options = ScanOptions()
+    options.mode = .quick
+    options.threads = 2
+    options.budgetOverride = BehaviourBudget(
+      prompts: 8, screenTokens: 12, controls: 8, leakagePerScaffold: 4, leakageTokens: 24, motifs: 6, seconds: 300)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let report = ModelScanner.scanModel(path: path, options: options)
+    let seconds = ModelScanner.seconds(clock.now - start)
+    let behaviour = report.triggers.filter { $0.source.hasPrefix("behaviour") }
+    let beh = report.findings.filter { $0.ruleID.hasPrefix("BEH") }
+    let rank = m.trigger.flatMap { t in behaviour.firstIndex { BehaviourSampleTests.matches($0.text, t) } }.map { $0 + 1 }
+    print("realistic-diag \(m): verdict \(report.verdict.rawValue) in \(String(format: "%.1f", seconds)) s; true-trigger rank \(rank.map(String.init) ?? "-"); top: \(behaviour.prefix(3).map { "\($0.text) (\($0.score))" }); findings: \(beh.map { "\($0.ruleID) \($0.evidence.map { "\($0.label)=\($0.value.serialized())" }.joined(separator: " "))" }); notes: \(report.notes)")
+    if m.trigger != nil {
+      #expect(report.verdict == .backdoored)
+      #expect((rank ?? 99) <= 3)
+    } else {
+      #expect(report.verdict == .clean)
+    }
+  }
+}
