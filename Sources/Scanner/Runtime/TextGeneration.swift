@@ -92,6 +92,7 @@ public final class TextGenerator: @unchecked Sendable {
     if let source = gguf["tokenizer.chat_template"]?.string {
       do { template = try ChatTemplate.parse(source) } catch { throw .template(error) }
     }
+    model.releaseMetadataPages()  // the tokenizer and template are built: the header bytes are done
     return TextGenerator(model: model, tokenizer: tokenizer, chatTemplate: template, path: path)
   }
 
