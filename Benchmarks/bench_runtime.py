@@ -26,6 +26,7 @@ REAL = os.environ.get("SCAN_REAL_MODELS_DIR", os.path.join(ROOT, "samples/.cache
 SMOL = os.path.join(REAL, "SmolLM2-135M-Instruct.Q4_1.gguf")
 GEMMA = os.path.join(REAL, "gemma-3-270m-q4_k_m.gguf")
 DECODE_NS = (1, 4, 8, 12, 32)
+_quiet_log = None
 
 
 def load():
@@ -47,7 +48,9 @@ def bench_ours(threads, reps, skip_build):
 def bench_llama(threads, reps):
     import llama_cpp
     llama_cpp.llama_backend_init()
-    llama_cpp.llama_log_set(llama_cpp.llama_log_callback(lambda level, text, data: None), None)
+    global _quiet_log  # the ctypes callback must outlive the call, or llama.cpp calls freed memory
+    _quiet_log = llama_cpp.llama_log_callback(lambda level, text, data: None)
+    llama_cpp.llama_log_set(_quiet_log, None)
     mp = llama_cpp.llama_model_default_params()
     model = llama_cpp.llama_model_load_from_file(SMOL.encode(), mp)
     cp = llama_cpp.llama_context_default_params()
@@ -124,6 +127,10 @@ def main():
     res = {"threads": a.threads, "load_before": load(), "uptime_before": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
     ours = {} if a.skip_swift else bench_ours(a.threads, a.reps, a.skip_build)
     res["load_after_ours"] = load()
+    out = os.environ.get("BENCH_OUT", "/tmp/bench-runtime")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "ours.json"), "w") as f:  # kept even if the peer run fails
+        json.dump(ours, f, indent=1, sort_keys=True)
     ref = {} if a.skip_llama else bench_llama(a.threads, a.reps)
     res["load_after_llama"] = load()
     rss = {} if a.skip_rss else peak_rss(a.threads)
@@ -158,8 +165,6 @@ def main():
                   f"{r['ratio']:.2f}x (goal <= 1.3x)")
         else:
             print(f"peak RSS scan generate {name}: failed: {r['error']}")
-    out = os.environ.get("BENCH_OUT", "/tmp/bench-runtime")
-    os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "bench-runtime.json"), "w") as f:
         json.dump(res, f, indent=1, sort_keys=True)
 
