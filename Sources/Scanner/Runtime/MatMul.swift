@@ -104,9 +104,7 @@ func matMat(
           tile4x2(tile, k, x + t &* k, x + (t &+ 1) &* k, out + t &* ldOut + r, out + (t &+ 1) &* ldOut + r)
           t &+= 2
         }
-        if t < t1 {
-          for i in 0..<4 { out[t &* ldOut &+ r &+ i] = dotF32(tile + i &* k, x + t &* k, k) }
-        }
+        if t < t1 { tile4x1(tile, k, x + t &* k, out + t &* ldOut + r) }
       } else {
         for t in t0..<t1 {
           for i in 0..<n { out[t &* ldOut &+ r &+ i] = dotF32(tile + i &* k, x + t &* k, k) }
@@ -116,6 +114,29 @@ func matMat(
     }
     t0 = t1
   }
+}
+
+/// One token against 4 dequantized weight rows, in the same summation order as `tile4x2`/`tile4x3` (one
+/// SIMD8 accumulator per output, then its lane sum), so a token's products do not depend on how the
+/// batch's tokens were grouped into micro-kernel calls (batched prompts equal single prompts bit for bit).
+// w (4, k) . xa (k,) -> oa[0..<4];  k % 8 == 0
+@inline(__always)
+func tile4x1(_ w: UnsafePointer<Float>, _ k: Int, _ xa: UnsafePointer<Float>, _ oa: UnsafeMutablePointer<Float>) {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  let w1 = w + k, w2 = w + 2 &* k, w3 = w + 3 &* k
+  var i = 0
+  while i < k {
+    let va = load8(xa + i)
+    a0 = fma8(a0, load8(w + i), va)
+    a1 = fma8(a1, load8(w1 + i), va)
+    a2 = fma8(a2, load8(w2 + i), va)
+    a3 = fma8(a3, load8(w3 + i), va)
+    i &+= 8
+  }
+  oa[0] = a0.sum()
+  oa[1] = a1.sum()
+  oa[2] = a2.sum()
+  oa[3] = a3.sum()
 }
 
 /// The GEMM micro-kernel: 4 dequantized weight rows against 3 token rows, 12 SIMD8 accumulators
