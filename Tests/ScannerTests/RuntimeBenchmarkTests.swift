@@ -2,62 +2,120 @@ import Foundation
 import Formats
 import Testing
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 @testable import Scanner
 
 /// Speed of the runtime on the real SmolLM2 Q4_1 GGUF: prompt processing (pp64, pp512) and generation
-/// (tg64) in tokens/s, and 32 short prompts batched vs one at a time. Gated by SCAN_BENCH=1; run in
-/// release: `SCAN_BENCH=1 swift test -c release --filter RuntimeBenchmark`. Threads: SCAN_THREADS (2).
-/// Prints a `RUNTIME_BENCH {json}` line that Tests/Fixtures/runtime/bench_runtime.py compares with llama.cpp.
+/// (tg64) in tokens/s, 32 short prompts batched vs one at a time, and decode steps of N sequences at once
+/// vs N single-sequence steps. A harness, not a test: it asserts nothing about time. Gated by SCAN_BENCH=1;
+/// run through `Benchmarks/bench-runtime.sh`, which compares it with llama.cpp in the same run, or directly:
+/// `SCAN_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter RuntimeBenchmarkTests/smolLM2Speed`.
+/// Environment: SCAN_THREADS (2), SCAN_BENCH_REPS (3, best of), SCAN_NUMERICS (comma list, default
+/// `llamaCpp,float`). Prints one `RUNTIME_BENCH {json}` line, keys prefixed by the numerics.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["SCAN_BENCH"] == "1"), .serialized)
 struct RuntimeBenchmarkTests {
   static func seconds(_ body: () throws -> Void) rethrows -> Double {
+    try measure(body).wall
+  }
+
+  /// CPU seconds used so far by the whole process (every pool thread).
+  static func processCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+  }
+
+  /// Wall and process CPU seconds of `body`. On a shared machine the CPU time is the steadier measure
+  /// of our own work (a descheduled thread adds wall time, not CPU time).
+  static func measure(_ body: () throws -> Void) rethrows -> (wall: Double, cpu: Double) {
+    let cpu0 = processCPU()
     let start = ContinuousClock.now
     try body()
     let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+    return (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18, processCPU() - cpu0)
   }
 
   @Test func smolLM2Speed() throws {
     let env = ProcessInfo.processInfo.environment
     let threads = Int(env["SCAN_THREADS"] ?? "") ?? 2
     let path = "\(RuntimeRealModelTests.modelDirectory)/SmolLM2-135M-Instruct.Q4_1.gguf"
-    // SCAN_NUMERICS=float measures the plain float path (the runtime before llama.cpp numerics).
-    let numerics = Numerics(rawValue: env["SCAN_NUMERICS"] ?? "") ?? .llamaCpp
-    let model = try LanguageModel.load(path: path, threads: threads, numerics: numerics)
-    let vocab = Int32(model.config.vocabularySize)
-    var rng = RuntimeKernelTests.Rng(s: 1)
-    func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocab)) } }
-    let reps = Int(env["SCAN_BENCH_REPS"] ?? "") ?? 3
+    let numericsList = (env["SCAN_NUMERICS"] ?? "llamaCpp,float").split(separator: ",").compactMap { Numerics(rawValue: String($0)) }
+    let reps = max(1, Int(env["SCAN_BENCH_REPS"] ?? "") ?? 3)
     var result: [String: Double] = [:]
-    for n in [64, 512] {
-      let prompt = tokens(n)
-      let session = model.makeSession(maxTokens: n, batchSize: 512)
-      _ = try session.evaluate(tokens: Array(prompt.prefix(8)))  // warm-up (page in weights)
-      var best = Double.infinity
-      for _ in 0..<reps {
-        session.reset()
-        best = min(best, try Self.seconds { _ = try session.evaluate(tokens: prompt) })
+    for numerics in numericsList {
+      let key = numerics.rawValue + "."
+      let model = try LanguageModel.load(path: path, threads: threads, numerics: numerics)
+      let vocab = Int32(model.config.vocabularySize)
+      var rng = RuntimeKernelTests.Rng(s: 1)
+      func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocab)) } }
+      for n in [64, 512] {
+        let prompt = tokens(n)
+        let session = model.makeSession(maxTokens: n, batchSize: 512)
+        _ = try session.evaluate(tokens: Array(prompt.prefix(8)))  // warm-up (page in weights)
+        var best = Double.infinity
+        for _ in 0..<reps {
+          session.reset()
+          best = min(best, try Self.seconds { _ = try session.evaluate(tokens: prompt) })
+        }
+        result[key + "pp\(n)"] = Double(n) / best
       }
-      result["pp\(n)"] = Double(n) / best
-    }
-    do {
-      let session = model.makeSession(maxTokens: 80)
-      var best = Double.infinity
-      for _ in 0..<reps {
-        session.reset()
-        _ = try session.evaluate(tokens: [1])
-        let t = try Self.seconds { for tok in tokens(64) { _ = try session.evaluate(tokens: [tok]) } }
-        best = min(best, t)
+      do {
+        let session = model.makeSession(maxTokens: 80)
+        var best = Double.infinity
+        for _ in 0..<reps {
+          session.reset()
+          _ = try session.evaluate(tokens: [1])
+          let steps = tokens(64)
+          let t = try Self.seconds { for tok in steps { _ = try session.evaluate(tokens: [tok]) } }
+          best = min(best, t)
+        }
+        result[key + "tg64"] = 64 / best
       }
-      result["tg64"] = 64 / best
-    }
-    do {
-      let prompts = (0..<32).map { _ in tokens(16) }
-      let single = try Self.seconds { for p in prompts { _ = try model.makeSession(maxTokens: 16).evaluate(tokens: p) } }
-      let batched = try Self.seconds { _ = try model.evaluateBatch(prompts: prompts) }
-      result["batch32x16_single_s"] = single
-      result["batch32x16_batched_s"] = batched
-      result["batch32x16_speedup"] = single / batched
+      do {
+        // 32 short prompts: one batched evaluation vs 32 single sessions (best of reps each).
+        let prompts = (0..<32).map { _ in tokens(16) }
+        var single = (wall: Double.infinity, cpu: Double.infinity), batched = single
+        for _ in 0..<reps {
+          let a = try Self.measure { for p in prompts { _ = try model.makeSession(maxTokens: 16).evaluate(tokens: p) } }
+          let b = try Self.measure { _ = try model.evaluateBatch(prompts: prompts) }
+          single = (min(single.wall, a.wall), min(single.cpu, a.cpu))
+          batched = (min(batched.wall, b.wall), min(batched.cpu, b.cpu))
+        }
+        result[key + "batch32x16_single_s"] = single.wall
+        result[key + "batch32x16_batched_s"] = batched.wall
+        result[key + "batch32x16_speedup"] = single.wall / batched.wall
+        result[key + "batch32x16_single_cpu_s"] = single.cpu
+        result[key + "batch32x16_batched_cpu_s"] = batched.cpu
+        result[key + "batch32x16_speedup_cpu"] = single.cpu / batched.cpu
+      }
+      // Decode steps (what generateBatch runs per generated token): N sequences with 16-token prompts each
+      // take `steps` one-token steps together; per-step time vs N times the one-sequence step.
+      let steps = 8
+      var oneStep = Double.nan, oneStepCPU = Double.nan
+      for n in [1, 4, 8, 12, 32] {
+        let prompts = (0..<n).map { _ in tokens(16) }
+        let next = (0..<steps).map { _ in tokens(n) }
+        let session = model.makeMultiSequenceSession(sequences: n, capacity: 16 + steps, batchSize: 16 * n)
+        var best = Double.infinity, bestCPU = Double.infinity
+        for _ in 0..<reps {
+          session.reset()
+          _ = try session.step(prompts.enumerated().map { (sequence: $0.offset, tokens: $0.element) })
+          let t = try Self.measure {
+            for s in 0..<steps { _ = try session.step((0..<n).map { (sequence: $0, tokens: [next[s][$0]]) }) }
+          }
+          best = min(best, t.wall / Double(steps))
+          bestCPU = min(bestCPU, t.cpu / Double(steps))
+        }
+        if n == 1 { (oneStep, oneStepCPU) = (best, bestCPU) }
+        result[key + "decode\(n)_step_s"] = best
+        result[key + "decode\(n)_single_steps"] = best / oneStep
+        result[key + "decode\(n)_speedup"] = Double(n) * oneStep / best
+        result[key + "decode\(n)_step_cpu_s"] = bestCPU
+        result[key + "decode\(n)_speedup_cpu"] = Double(n) * oneStepCPU / bestCPU
+      }
     }
     let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
     print("RUNTIME_BENCH threads=\(threads) \(String(decoding: json, as: UTF8.self))")

@@ -72,25 +72,26 @@ func quantizeQ8(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _
 func quantizeQ8K(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ count: Int) {
   for b in 0..<(count / 256) {
     let p = x + b &* 256, o = out + b &* 256
-    var amax: Float = 0
-    var signedMax: Float = 0
-    for j in 0..<256 {
-      let a = abs(p[j])
-      if a > amax {
-        amax = a
-        signedMax = p[j]
-      }
-    }
+    var m = SIMD8<Float>()
+    for g in 0..<32 { m = pointwiseMax(m, abs8(load8(p + g &* 8))) }
+    let amax = m.max()
     if amax == 0 {
       o.initialize(repeating: 0, count: 256)
       continue
     }
+    // ggml keeps the first element of the largest magnitude (a strict > scan); its sign matters.
+    var signedMax: Float = 0
+    for j in 0..<256 where abs(p[j]) == amax {
+      signedMax = p[j]
+      break
+    }
     let iscale = -127 / signedMax
     let d = 1 / iscale
-    for j in 0..<256 {
-      // |iscale * x| <= 127: the add/subtract of 1.5 * 2^23 rounds half to even (ggml's nearest_int).
-      let q = min(127, (iscale * p[j] + 12_582_912) - 12_582_912)
-      o[j] = d * q
+    let top = SIMD8<Float>(repeating: 127)
+    for g in 0..<32 {
+      // |iscale * x| <= 127: adding and removing 1.5 * 2^23 rounds half to even (ggml's nearest_int).
+      let q = pointwiseMin(top, roundHalfEven(load8(p + g &* 8) * iscale))
+      store8(q * d, o + g &* 8)
     }
   }
 }

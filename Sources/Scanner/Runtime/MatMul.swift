@@ -19,8 +19,14 @@ struct WeightMatrix: Sendable {
 
 /// Rows of the GEMM weight tile dequantized at once.
 let gemmTileRows = 4
-/// Tokens processed against one dequantized weight tile before moving on (keeps X in L2).
-let gemmTokenBlock = 32
+/// Floats of activations (tokens x columns) one dequantized weight tile is multiplied against before the
+/// next tile is decoded: 48K floats (192 KB) stay in a core's L2 next to the tile, so each weight row is
+/// decoded once per matrix product for up to 48K / columns tokens (83 at 576 columns, 32 at 1536).
+let gemmPanelFloats = 48 * 1024
+
+/// Tokens per panel for a matrix of `columns` columns: at least 3 (one micro-kernel step).
+@inline(__always)
+func gemmTokenBlock(columns: Int) -> Int { max(3, gemmPanelFloats / max(1, columns)) }
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
 /// `sumCorrection` (Q5_1 under llama.cpp numerics): per-block fp16-sum corrections of x (see
@@ -76,9 +82,10 @@ func matMat(
   }
   let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
+  let block = gemmTokenBlock(columns: k)
   var t0 = 0
   while t0 < tokens {
-    let t1 = min(tokens, t0 &+ gemmTokenBlock)
+    let t1 = min(tokens, t0 &+ block)
     var r = rows.lowerBound
     while r < rows.upperBound {
       let n = min(gemmTileRows, rows.upperBound &- r)
@@ -86,14 +93,18 @@ func matMat(
         dequantizeRow(w.type, start + (r &+ i) &* w.rowByteCount, tile + i &* k, k)
       }
       if n == 4 && k & 7 == 0 {
+        // Each decoded tile meets every token of the panel: 4 rows x 3 tokens per micro-kernel call.
         var t = t0
-        while t + 2 <= t1 {
+        while t &+ 3 <= t1 {
+          tile4x3(tile, k, x + t &* k, x + (t &+ 1) &* k, x + (t &+ 2) &* k,
+                  out + t &* ldOut + r, out + (t &+ 1) &* ldOut + r, out + (t &+ 2) &* ldOut + r)
+          t &+= 3
+        }
+        if t &+ 2 <= t1 {
           tile4x2(tile, k, x + t &* k, x + (t &+ 1) &* k, out + t &* ldOut + r, out + (t &+ 1) &* ldOut + r)
           t &+= 2
         }
-        if t < t1 {
-          for i in 0..<4 { out[t &* ldOut &+ r &+ i] = dotF32(tile + i &* k, x + t &* k, k) }
-        }
+        if t < t1 { tile4x1(tile, k, x + t &* k, out + t &* ldOut + r) }
       } else {
         for t in t0..<t1 {
           for i in 0..<n { out[t &* ldOut &+ r &+ i] = dotF32(tile + i &* k, x + t &* k, k) }
@@ -103,6 +114,76 @@ func matMat(
     }
     t0 = t1
   }
+}
+
+/// One token against 4 dequantized weight rows, in the same summation order as `tile4x2`/`tile4x3` (one
+/// SIMD8 accumulator per output, then its lane sum), so a token's products do not depend on how the
+/// batch's tokens were grouped into micro-kernel calls (batched prompts equal single prompts bit for bit).
+// w (4, k) . xa (k,) -> oa[0..<4];  k % 8 == 0
+@inline(__always)
+func tile4x1(_ w: UnsafePointer<Float>, _ k: Int, _ xa: UnsafePointer<Float>, _ oa: UnsafeMutablePointer<Float>) {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  let w1 = w + k, w2 = w + 2 &* k, w3 = w + 3 &* k
+  var i = 0
+  while i < k {
+    let va = load8(xa + i)
+    a0 = fma8(a0, load8(w + i), va)
+    a1 = fma8(a1, load8(w1 + i), va)
+    a2 = fma8(a2, load8(w2 + i), va)
+    a3 = fma8(a3, load8(w3 + i), va)
+    i &+= 8
+  }
+  oa[0] = a0.sum()
+  oa[1] = a1.sum()
+  oa[2] = a2.sum()
+  oa[3] = a3.sum()
+}
+
+/// The GEMM micro-kernel: 4 dequantized weight rows against 3 token rows, 12 SIMD8 accumulators
+/// (enough independent FMA chains to cover the FMA latency on both ports; 7 loads per 12 FMAs).
+// w (4, k) . xa (k,), xb (k,), xc (k,) -> oa[0..<4], ob[0..<4], oc[0..<4];  k % 8 == 0
+@inline(__always)
+func tile4x3(
+  _ w: UnsafePointer<Float>, _ k: Int, _ xa: UnsafePointer<Float>, _ xb: UnsafePointer<Float>, _ xc: UnsafePointer<Float>,
+  _ oa: UnsafeMutablePointer<Float>, _ ob: UnsafeMutablePointer<Float>, _ oc: UnsafeMutablePointer<Float>
+) {
+  var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+  var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+  let w1 = w + k, w2 = w + 2 &* k, w3 = w + 3 &* k
+  var i = 0
+  while i < k {
+    let va = load8(xa + i), vb = load8(xb + i), vc = load8(xc + i)
+    let r0 = load8(w + i)
+    a0 = fma8(a0, r0, va)
+    b0 = fma8(b0, r0, vb)
+    c0 = fma8(c0, r0, vc)
+    let r1 = load8(w1 + i)
+    a1 = fma8(a1, r1, va)
+    b1 = fma8(b1, r1, vb)
+    c1 = fma8(c1, r1, vc)
+    let r2 = load8(w2 + i)
+    a2 = fma8(a2, r2, va)
+    b2 = fma8(b2, r2, vb)
+    c2 = fma8(c2, r2, vc)
+    let r3 = load8(w3 + i)
+    a3 = fma8(a3, r3, va)
+    b3 = fma8(b3, r3, vb)
+    c3 = fma8(c3, r3, vc)
+    i &+= 8
+  }
+  oa[0] = a0.sum()
+  oa[1] = a1.sum()
+  oa[2] = a2.sum()
+  oa[3] = a3.sum()
+  ob[0] = b0.sum()
+  ob[1] = b1.sum()
+  ob[2] = b2.sum()
+  ob[3] = b3.sum()
+  oc[0] = c0.sum()
+  oc[1] = c1.sum()
+  oc[2] = c2.sum()
+  oc[3] = c3.sum()
 }
 
 /// The GEMM micro-kernel: 4 dequantized weight rows against 2 token rows, 8 SIMD8 accumulators.

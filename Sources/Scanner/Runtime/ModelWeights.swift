@@ -100,6 +100,19 @@ struct ModelWeights: Sendable {
       layers: layers, tiedOutput: tied)
   }
 
+  /// Lowest byte offset of any matrix a forward pass reads in file `index` (`Int.max` when none); norm
+  /// vectors and biases were copied at load.
+  func firstTensorOffset(inFile index: Int) -> Int {
+    var lowest = Int.max
+    func see(_ w: WeightMatrix) { if w.fileIndex == index { lowest = min(lowest, w.byteOffset) } }
+    see(tokenEmbedding)
+    see(output)
+    for l in layers {
+      for w in [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down] { see(w) }
+    }
+    return lowest
+  }
+
   /// The largest input width of any matrix (sizes per-thread scratch).
   var maxColumns: Int {
     var m = max(tokenEmbedding.columns, output.columns)

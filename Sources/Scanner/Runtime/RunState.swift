@@ -69,12 +69,16 @@ final class RunState {
     self.capacity = max(1, capacity)
     self.batchCapacity = max(1, batchCapacity)
     self.threadCount = max(1, threadCount)
-    self.logitBlock = c.vocabularySize > 100_000 ? 8 : 16
+    // No more logit rows than one forward call can hold (a short prompt's session needs a few, not 16
+    // vocabulary-sized rows: 3 MB for SmolLM2, 8 MB for Gemma).
+    self.logitBlock = min(c.vocabularySize > 100_000 ? 8 : 16, max(1, batchCapacity))
     let ub = self.batchCapacity
     var all: [UnsafeMutablePointer<Float>] = []
-    func make(_ n: Int) -> UnsafeMutablePointer<Float> {
+    /// `zeroed: false` for buffers always written before they are read (the KV cache: a position is read
+    /// only once stored): large ones then stay untouched, hence not resident, until used.
+    func make(_ n: Int, zeroed: Bool = true) -> UnsafeMutablePointer<Float> {
       let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n))
-      p.initialize(repeating: 0, count: max(1, n))
+      if zeroed { p.initialize(repeating: 0, count: max(1, n)) }
       all.append(p)
       return p
     }
@@ -90,8 +94,8 @@ final class RunState {
     projected = make(ub * c.embeddingLength)
     xSums = make(maxColumns / 32 + 1)
     let slots = c.layerCount * self.sequenceCount * self.capacity
-    keyCache = make(slots * c.keyLength)
-    valueCache = make(slots * c.valueLength)
+    keyCache = make(slots * c.keyLength, zeroed: false)
+    valueCache = make(slots * c.valueLength, zeroed: false)
     let half = max(1, c.ropeDimensionCount / 2)
     ropeCos = make(ub * half)
     ropeSin = make(ub * half)

@@ -82,6 +82,13 @@ public final class TextGenerator: @unchecked Sendable {
     if let folder = HuggingFaceFolder.recognise(path), folder.ggufFiles.isEmpty || !folder.safetensorsFiles.isEmpty || folder.safetensorsIndex != nil {
       return try loadFolder(folder, threads: threads, numerics: numerics)
     }
+    let generator = try loadGGUF(path: path, threads: threads, numerics: numerics)
+    // The parsed GGUF (metadata values, vocabulary) is gone now; the tokenizer and template are built.
+    generator.model.releaseMetadataPages()
+    return generator
+  }
+
+  private static func loadGGUF(path: String, threads: Int?, numerics: Numerics) throws(GenerationError) -> TextGenerator {
     let gguf: GGUFFile
     do { gguf = try GGUFFile.open(path: path) } catch { throw .format(error) }
     let model: LanguageModel

@@ -189,6 +189,7 @@ final class Transformer: @unchecked Sendable {
     let inA = prepareInput(a, input, n: n, k: k, s: s, formats: &formats)
     let inB = b.map { prepareInput($0, input, n: n, k: k, s: s, formats: &formats) }
     let inC = c3.map { prepareInput($0, input, n: n, k: k, s: s, formats: &formats) }
+    if formats.count > 0 { convertInputs(formats, input, n: n, k: k, s: s) }
     let threads = s.threadCount
     let activation = config.activation
     let llamaGELU = numerics == .llamaCpp
@@ -240,26 +241,46 @@ final class Transformer: @unchecked Sendable {
       return PreparedInput(values: input, sums: s.xSums, sumCorrection: nil)
     }
     var slot = formats.slot(of: format)
-    if slot < 0 {
-      slot = formats.add(format)
-      let values = s.converted + slot &* s.convertedStride
-      let corrections = s.sumCorrections + slot &* s.sumCorrectionsStride
-      quantizeActivations(format, input, values, corrections, rows: n, width: k)
-      if n == 1 {
-        let sums = s.convertedSums + slot &* s.convertedSumsStride
-        blockSums(values, k, sums)
-        if format == .q8 {
-          // The Q8_1 block sums llama.cpp's Q4_1 dot uses (fp16-rounded), right after the exact ones.
-          let blocks = k / 32
-          for b in 0..<blocks { sums[blocks &+ b] = sums[b] + corrections[b] }
-        }
-      }
-    }
+    if slot < 0 { slot = formats.add(format) }  // converted by convertInputs before the product
     let q8_1 = format == .q8 && w.type.usesQ8_1Sum
     let sums = s.convertedSums + slot &* s.convertedSumsStride
     return PreparedInput(
       values: s.converted + slot &* s.convertedStride, sums: q8_1 && n == 1 ? sums + k / 32 : sums,
       sumCorrection: q8_1 ? UnsafePointer(s.sumCorrections + slot &* s.sumCorrectionsStride) : nil)
+  }
+
+  /// Converts the `n` input rows to every format in `formats` (llama.cpp numerics), into the state's
+  /// slots; for one row also the block sums the matrix-vector kernels take. Several rows are split
+  /// across the pool (one job before the product's job), one row is converted by the caller.
+  private func convertInputs(_ formats: ConversionSlots, _ input: UnsafeMutablePointer<Float>, n: Int, k: Int, s: RunState) {
+    @inline(__always) func convert(_ slot: Int, _ rows: Range<Int>) {
+      guard let format = formats.format(at: slot), !rows.isEmpty else { return }
+      let lo = rows.lowerBound
+      quantizeActivations(
+        format, input + lo &* k, s.converted + (slot &* s.convertedStride &+ lo &* k),
+        s.sumCorrections + (slot &* s.sumCorrectionsStride &+ lo &* (k / 32)), rows: rows.count, width: k)
+    }
+    if n == 1 || s.threadCount == 1 {
+      for slot in 0..<formats.count { convert(slot, 0..<n) }
+    } else {
+      let threads = s.threadCount
+      pool.run { t in
+        let rows = partition(n, parts: threads, index: t, granule: 1)
+        for slot in 0..<formats.count { convert(slot, rows) }
+      }
+    }
+    guard n == 1 else { return }
+    for slot in 0..<formats.count {
+      let values = s.converted + slot &* s.convertedStride
+      let sums = s.convertedSums + slot &* s.convertedSumsStride
+      blockSums(values, k, sums)
+      if formats.format(at: slot) == .q8 {
+        // The Q8_1 block sums llama.cpp's Q4_1 dot uses (fp16-rounded), right after the exact ones.
+        let corrections = s.sumCorrections + slot &* s.sumCorrectionsStride
+        let blocks = k / 32
+        for b in 0..<blocks { sums[blocks &+ b] = sums[b] + corrections[b] }
+      }
+    }
   }
 
   /// Fills cos/sin tables for every token's position (both RoPE bases when the model has two).
@@ -449,6 +470,15 @@ struct ConversionSlots {
     return -1
   }
 
+  func format(at slot: Int) -> ActivationFormat? {
+    switch slot {
+    case 0: formats.0
+    case 1: formats.1
+    case 2: formats.2
+    default: nil
+    }
+  }
+
   mutating func add(_ f: ActivationFormat) -> Int {
     switch count {
     case 0: formats.0 = f
@@ -497,13 +527,34 @@ func ggmlRMSNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out:
     let wp = wb.baseAddress!
     for r in 0..<rows {
       let xr = x + r &* width, o = out + r &* width
-      var sum = 0.0
-      for j in 0..<width { sum += Double(xr[j] * xr[j]) }
-      let mean = Float(sum / Double(width))
+      let mean = Float(sumOfSquaresInDouble(xr, width) / Double(width))
       let scale = 1 / (mean + eps).squareRoot()
       for j in 0..<width { o[j] = xr[j] * scale * wp[j] }
     }
   }
+}
+
+/// sum(Float(x * x)) accumulated in double (ggml_rms_norm's ggml_float sum): each square rounded to float,
+/// then added in double in 4 lanes (the order differs from ggml's sequential sum only far below float
+/// precision: the mean is rounded to float afterwards).
+// x (n,) -> scalar
+@inline(__always)
+func sumOfSquaresInDouble(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
+  var a0 = SIMD4<Double>(), a1 = SIMD4<Double>()
+  var i = 0
+  while i &+ 8 <= n {
+    let v = load8(x + i)
+    let sq = v * v
+    a0 += SIMD4<Double>(Double(sq[0]), Double(sq[1]), Double(sq[2]), Double(sq[3]))
+    a1 += SIMD4<Double>(Double(sq[4]), Double(sq[5]), Double(sq[6]), Double(sq[7]))
+    i &+= 8
+  }
+  var sum = (a0 + a1).sum()
+  while i < n {
+    sum += Double(x[i] * x[i])
+    i &+= 1
+  }
+  return sum
 }
 
 extension Transformer {

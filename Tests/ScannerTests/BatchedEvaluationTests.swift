@@ -1,0 +1,111 @@
+import Foundation
+import Formats
+import Testing
+
+@testable import Scanner
+
+/// Batched evaluation gives the logits single-sequence evaluation gives: N independent sequences run
+/// through `MultiSequenceSession` (shared matrix-matrix products, per-sequence attention) and through
+/// `evaluateBatch`, against one `InferenceSession` per sequence (matrix-vector products for decode
+/// steps). Under `.float` only the float summation order of the products differs, so the tolerance is
+/// tight. Under `.llamaCpp` the activations are rounded to Q8 grids before every product, so a 1-ulp
+/// difference from the summation order can move a value to the next grid point: the tiny model stays
+/// within 0.05 with the same argmax everywhere; on SmolLM2 (residual activations ~2e4) the differences
+/// grow to ~1 logit (the same drift that limits parity with llama.cpp), a known issue recorded below.
+@Suite struct BatchedEvaluationTests {
+  struct Stats {
+    var maxDiff: Float = 0
+    var sumDiff: Double = 0
+    var values = 0
+    var rows = 0
+    var sameArgmax = 0
+    var meanDiff: Double { values == 0 ? 0 : sumDiff / Double(values) }
+    var argmaxAgreement: Double { rows == 0 ? 1 : Double(sameArgmax) / Double(rows) }
+  }
+
+  /// Prompts of different lengths (1...11 tokens), then `steps` decode steps of one token each.
+  static func compare(
+    _ model: LanguageModel, sequences n: Int, steps: Int, seed: UInt64
+  ) throws -> Stats {
+    var rng = RuntimeKernelTests.Rng(s: seed)
+    let vocab = UInt64(model.config.vocabularySize)
+    func token() -> Int32 { Int32(truncatingIfNeeded: rng.next() % vocab) }
+    let prompts = (0..<n).map { i in (0..<(1 + (i * 5 + 3) % 11)).map { _ in token() } }
+    let next = (0..<steps).map { _ in (0..<n).map { _ in token() } }
+
+    // One sequence at a time.
+    var single: [[[Float]]] = []  // [sequence][step][vocab]; step 0 = after the prompt
+    for (i, p) in prompts.enumerated() {
+      let session = model.makeSession(maxTokens: p.count + steps)
+      var logits = [try session.evaluate(tokens: p).logits]
+      for s in 0..<steps { logits.append(try session.evaluate(tokens: [next[s][i]]).logits) }
+      single.append(logits)
+    }
+
+    var stats = Stats()
+    func argmax(_ v: [Float]) -> Int { v.indices.max { v[$0] < v[$1] } ?? -1 }
+    func check(_ got: [Float], _ expected: [Float], _ what: String) {
+      #expect(got.count == expected.count && !got.isEmpty, "\(what): \(got.count) logits vs \(expected.count)")
+      for (a, b) in zip(got, expected) {
+        let d = abs(a - b)
+        stats.maxDiff = max(stats.maxDiff, d.isNaN ? .infinity : d)
+        stats.sumDiff += Double(d)
+      }
+      stats.values += got.count
+      stats.rows += 1
+      if argmax(got) == argmax(expected) { stats.sameArgmax += 1 }
+    }
+
+    // All sequences together, prompts in one step, then one token per sequence per step.
+    let batch = model.makeMultiSequenceSession(sequences: n, capacity: 11 + steps, batchSize: 64)
+    let first = try batch.step(prompts.enumerated().map { (sequence: $0.offset, tokens: $0.element) })
+    for i in 0..<n { check(first[i].lastLogits, single[i][0], "N=\(n) sequence \(i) prompt") }
+    for s in 0..<steps {
+      let out = try batch.step((0..<n).map { (sequence: $0, tokens: [next[s][$0]]) })
+      for i in 0..<n { check(out[i].lastLogits, single[i][s + 1], "N=\(n) sequence \(i) step \(s)") }
+    }
+
+    // evaluateBatch: prompts only.
+    let evals = try model.evaluateBatch(prompts: prompts)
+    for i in 0..<n { check(evals[i].logits, single[i][0], "evaluateBatch N=\(n) sequence \(i)") }
+    return stats
+  }
+
+  static let tinyModels = ["deployment/deployment.f32.gguf", "deployment/deployment.q8_0.gguf"]
+
+  /// Tiny sample (F32 and Q8_0 weights), both numerics, N = 1, 2, 3, 5, 12, 32.
+  @Test(arguments: tinyModels, Numerics.allCases)
+  func tinyBatchedLogitsEqualSingle(file: String, numerics: Numerics) throws {
+    let model = try LanguageModel.load(path: CLI.repoRoot + "/samples/tiny/" + file, threads: 2, numerics: numerics)
+    for n in [1, 2, 3, 5, 12, 32] {
+      let s = try Self.compare(model, sequences: n, steps: 3, seed: UInt64(n) &* 977)
+      print("BATCHED_EQUAL tiny \(file) \(numerics) N=\(n) max \(s.maxDiff) mean \(s.meanDiff) argmax \(s.argmaxAgreement)")
+      #expect(s.maxDiff <= (numerics == .float ? 1e-4 : 0.05), "N=\(n): max |batched - single| = \(s.maxDiff)")
+      #expect(s.argmaxAgreement == 1, "N=\(n): argmax differs at \(s.rows - s.sameArgmax) of \(s.rows) positions")
+    }
+  }
+
+  /// SmolLM2 Q4_1 (SCAN_REAL_MODELS=1), both numerics, N = 4 and 12.
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["SCAN_REAL_MODELS"] == "1"), arguments: Numerics.allCases)
+  func smolLM2BatchedLogitsEqualSingle(numerics: Numerics) throws {
+    let path = "\(RuntimeRealModelTests.modelDirectory)/SmolLM2-135M-Instruct.Q4_1.gguf"
+    let model = try LanguageModel.load(path: path, threads: 2, numerics: numerics)
+    for n in [4, 12] {
+      let s = try Self.compare(model, sequences: n, steps: 2, seed: UInt64(n) &* 31)
+      print("BATCHED_EQUAL smollm2 \(numerics) N=\(n) max \(s.maxDiff) mean \(s.meanDiff) argmax \(s.argmaxAgreement)")
+      if numerics == .float {
+        #expect(s.maxDiff <= 1e-3, "N=\(n): max |batched - single| = \(s.maxDiff)")
+        #expect(s.argmaxAgreement == 1)
+      } else {
+        // Known issue: the GEMM's dequantized weights (q d + m, rounded) and the fused matrix-vector dots
+        // (exact block sums) round differently, and the Q8 activation grids amplify it on this model.
+        // Fix: multi-token fused kernels with the matrix-vector summation order (see HANDOVER).
+        withKnownIssue("llamaCpp numerics: batched decode drifts from single decode on SmolLM2", isIntermittent: true) {
+          #expect(s.maxDiff <= 1e-3, "N=\(n): max |batched - single| = \(s.maxDiff)")
+        }
+        #expect(s.meanDiff <= 0.1, "N=\(n): mean |batched - single| = \(s.meanDiff)")
+        #expect(s.argmaxAgreement >= 0.8, "N=\(n): same argmax at \(s.sameArgmax) of \(s.rows)")
+      }
+    }
+  }
+}
