@@ -176,10 +176,10 @@ extension BehaviouralScan {
       b.leakageTokens = 24
       b.motifs = 6
       b.seconds = 50
-      b.inversionCandidates = 32
+      b.inversionCandidates = 16
       b.inversionPrompts = 4
       b.inversionSteps = 20
-      b.inversionGroup = 4
+      b.inversionGroup = 2
       b.signalCandidates = 1
       b.signalControls = 4
       let sites: [InsertionSite] = [.userStart]
@@ -204,18 +204,6 @@ extension BehaviouralScan {
       let ordered = try candidates(staticTriggers: staticTriggers, userTriggers: userTriggers)
       out.timings.append((BehaviouralScan.name + ".leakage", ModelScanner.seconds(clock.now - t0)))
 
-      // 2b. Target inversion (trigger-free): a share of the budget, the rest stays for screening.
-      t0 = clock.now
-      let inversionEnd = t0 + .milliseconds(Int64(max(1, ModelScanner.seconds(budgetEnd - t0)) * 1000 * 0.3))
-      inversion = try invertTargets(staticTriggers: staticTriggers, deadline: inversionEnd)
-      out.timings.append((BehaviouralScan.name + ".inversion", ModelScanner.seconds(clock.now - t0)))
-      if let inv = inversion, let log {
-        log("inversion: \(inv.targets.count) first tokens (\(inv.untried) untried) over \(inv.prompts) prompts in \(format3(inv.seconds)) s; population Q median \(format3(inv.population.median)) scale \(format3(inv.population.scale))")
-        for t in inv.targets.prefix(6) {
-          log("   inv Q \(format3(t.q)) z \(format3(inv.z(t))) [\(t.source)] \(t.text.debugDescription) steps \(t.stepProbabilities.map { format3($0) })\(t.ended ? " <end>" : "")")
-        }
-      }
-
       // 3. Screening against controls, per site.
       t0 = clock.now
       let controls = ProbeData.controlTexts(count: budget.controls, seed: 0x5EED) { 1 + $0 % 4 }
@@ -228,7 +216,9 @@ extension BehaviouralScan {
       // answers and runs two models.
       let signalTexts = Double(1 + budget.signalCandidates * (1 + budget.signalControls)) * (base == nil ? 1 : 2.5)
       let reserved = signalTexts * Double(signalRequests.count) * promptLength / max(tokensPerSecond, 1)
-      let screenEnd = budgetEnd - .milliseconds(Int64(min(reserved, budget.seconds * 0.3) * 1000))
+      let signalReserve = Duration.milliseconds(Int64(min(reserved, budget.seconds * 0.06) * 1000))
+      // Screening keeps most of the budget; target inversion gets a tenth (plus whatever screening leaves).
+      let screenEnd = budgetEnd - signalReserve - .milliseconds(Int64(budget.seconds * 100))
       let controlStart = clock.now
       for site in sites {
         let results = try controls.map { text throws -> ScreenResult in try screen(text, site: site) }
@@ -269,6 +259,17 @@ extension BehaviouralScan {
         for s in scored {
           log("cand \(s.candidate.text.debugDescription) [\(s.candidate.sources.joined(separator: ","))] site \(s.result.site.rawValue) zA \(format3(s.z.agreement)) zS \(format3(s.z.subtle)) agreement \(format3(s.result.agreement)) subtle \(format3(s.result.subtle)) changed \(format3(s.result.changed)) first \(format3(s.result.firstShift)) target \(s.result.target ?? "-")")
           if s.result.changed >= 0.5 { for e in s.result.examples.prefix(3) { log("   \(e.request.debugDescription) -> \(e.answer.debugDescription) | ref \(e.reference.debugDescription)") } }
+        }
+      }
+
+      // 3a. Target inversion (trigger-free), in the time screening left plus its own reserve.
+      t0 = clock.now
+      inversion = try invertTargets(staticTriggers: staticTriggers, deadline: budgetEnd - signalReserve)
+      out.timings.append((BehaviouralScan.name + ".inversion", ModelScanner.seconds(clock.now - t0)))
+      if let inv = inversion, let log {
+        log("inversion: \(inv.targets.count) first tokens (\(inv.untried) untried) over \(inv.prompts) prompts in \(format3(inv.seconds)) s; population Q median \(format3(inv.population.median)) scale \(format3(inv.population.scale))")
+        for t in inv.targets.prefix(6) {
+          log("   inv Q \(format3(t.q)) z \(format3(inv.z(t))) [\(t.source)] \(t.text.debugDescription) steps \(t.stepProbabilities.map { format3($0) })\(t.ended ? " <end>" : "")")
         }
       }
 
