@@ -13,9 +13,21 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var motifs: Int
   /// Wall-clock budget for screening (seconds); candidates beyond it are listed as not tested.
   public var seconds: Double
+  /// Target inversion: first-token candidates tried, clean prompts they are forced after, extension steps,
+  /// and candidates extended together.
+  public var inversionCandidates: Int = 256
+  public var inversionPrompts: Int = 12
+  public var inversionSteps: Int = 20
+  public var inversionGroup: Int = 16
+  /// Activation signals (attention hijacking, layer consistency) and the base differential: candidates
+  /// measured, and random controls they are compared with.
+  public var signalCandidates: Int = 3
+  public var signalControls: Int = 8
 
   public static let quick = BehaviourBudget(
-    prompts: 12, screenTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40, motifs: 12, seconds: 40)
+    prompts: 12, screenTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40, motifs: 12, seconds: 40,
+    inversionCandidates: 256, inversionPrompts: 12, inversionSteps: 20, inversionGroup: 16, signalCandidates: 3, signalControls: 8)
   public static let full = BehaviourBudget(
-    prompts: 20, screenTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64, motifs: 40, seconds: 1200)
+    prompts: 20, screenTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64, motifs: 40, seconds: 1200,
+    inversionCandidates: 512, inversionPrompts: 20, inversionSteps: 24, inversionGroup: 16, signalCandidates: 5, signalControls: 16)
 }

@@ -102,7 +102,8 @@ public enum ModelScanner {
         report.notes.append("behavioural detectors skipped: the file is malformed (never run a model from a malformed file)")
       } else {
         let b = BehaviouralScan.run(input: input, staticTriggers: report.triggers, budget: budget, threads: options.threads,
-                                    userTriggers: options.userTriggers, userPrompts: options.userPrompts, log: options.behaviourLog)
+                                    userTriggers: options.userTriggers, userPrompts: options.userPrompts,
+                                    basePath: options.basePath, log: options.behaviourLog)
         report.findings += b.findings
         report.triggers = b.triggers + report.triggers
         report.timings += b.timings

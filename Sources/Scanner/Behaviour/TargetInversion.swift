@@ -1,0 +1,205 @@
+/// Forward-only target inversion after BAIT ("Large Language Model Backdoor Scanning by Inverting Attack
+/// Target", Shen et al., IEEE S&P 2025): a backdoor is trained as "trigger -> fixed answer", and the
+/// autoregressive training makes the answer's tokens follow each other near-certainly whatever the prompt.
+/// So instead of searching for the trigger, force a candidate first answer token after many clean prompts
+/// and extend it greedily with the token of highest probability *averaged over the prompts*; a backdoor
+/// target stays near-certain at every step regardless of the prompt (Q-score near 1), an ordinary answer
+/// start does not (the prompts pull it apart within a few tokens). Trigger-free: no candidate trigger is
+/// needed, only clean prompts and next-token probabilities.
+///
+/// Differences from BAIT, for a 2-core CPU budget: first tokens are a pruned candidate set (anomalous
+/// first-step probability, leaked message starts, moved token rows) instead of the whole vocabulary; no
+/// top-k uncertainty branching; the extension is shared by all prompts of a candidate in one batch.
+enum TargetInversion {
+  /// One candidate first token and its greedy extension.
+  struct Target: Sendable {
+    /// The forced first token, then the extension (a final stop token is not included).
+    let tokens: [Int32]
+    let text: String
+    /// Per extension step, the chosen token's probability averaged over the prompts.
+    let stepProbabilities: [Double]
+    /// The extension ended on a stop token (the answer is complete).
+    let ended: Bool
+    /// Why this first token was tried.
+    let source: String
+    /// Extension was stopped early because the prompts disagreed (warm-up pruning).
+    let pruned: Bool
+    /// Q-score: mean averaged probability of the extension steps, over at least `minimumLength` steps (a
+    /// target that ends sooner counts the missing steps as 0, so "Paris." is not a near-certain target).
+    let q: Double
+  }
+
+  /// A first-token candidate.
+  struct FirstToken: Sendable, Hashable {
+    let id: Int32
+    let source: String
+    static func == (a: FirstToken, b: FirstToken) -> Bool { a.id == b.id }
+    func hash(into h: inout Hasher) { h.combine(id) }
+  }
+
+  /// What the inversion tried and found.
+  struct Outcome: Sendable {
+    /// Every tried candidate, best Q first.
+    var targets: [Target]
+    /// Q-scores of all tried candidates (the population the best is compared with).
+    let population: NullStatistics
+    /// Candidates proposed but not tried within the time budget.
+    let untried: Int
+    let prompts: Int
+    let seconds: Double
+    var best: Target? { targets.first }
+    /// Robust z of a target's Q against the candidate population.
+    func z(_ t: Target) -> Double { population.z(t.q) }
+  }
+
+  /// Settings, calibrated in docs/BEHAVIOUR.md.
+  struct Settings: Sendable {
+    /// Extension steps after the forced token (BAIT: 20).
+    var steps = 20
+    /// Steps before pruning candidates whose mean averaged probability is below `pruneBelow`.
+    var warmup = 4
+    var pruneBelow = 0.5
+    /// Shorter targets are scored as if padded with zero-probability steps: a backdoor target is a long
+    /// memorised text; the tiny samples' ordinary memorised answers ("Hello! How can I help you today?",
+    /// 11 tokens with the end token) reach Q 0.96 over their own length (docs/BEHAVIOUR.md).
+    var minimumLength = 16
+    /// Candidates extended together (each uses one sequence per prompt).
+    var group = 16
+  }
+
+  /// Probability floor for the population scale, so a near-constant population does not make z explode.
+  static let qFloor = 0.05
+
+  /// Proposes first tokens: the proposer's own (leaked message starts, token rows) first, then the tokens
+  /// whose mean first-step probability over the clean prompts is highest, interleaved with those whose
+  /// first-step probability is highest relative to how often the model uses them anywhere in its answers
+  /// (its usual rate), up to `limit`. Stop tokens, control tokens and whitespace are skipped.
+  static func firstTokens(firstMean: [Double], usualMean: [Double], proposed: [FirstToken], limit: Int,
+                          tokenizer: Tokenizer, stopTokens: Set<Int32>) -> [FirstToken] {
+    func usable(_ id: Int32) -> Bool {
+      let i = Int(id)
+      guard i >= 0, i < firstMean.count, !stopTokens.contains(id) else { return false }
+      if i < tokenizer.attributes.count {
+        let a = tokenizer.attributes[i]
+        if a.contains(.control) || a.contains(.unused) { return false }
+      }
+      guard let t = try? tokenizer.decodeText([id], renderSpecial: false) else { return false }
+      return t.contains { !$0.isWhitespace }
+    }
+    var out: [FirstToken] = []
+    var seen = Set<Int32>()
+    func add(_ id: Int32, _ source: String) {
+      guard out.count < limit, usable(id), seen.insert(id).inserted else { return }
+      out.append(FirstToken(id: id, source: source))
+    }
+    for p in proposed { add(p.id, p.source) }
+    let byFirst = firstMean.indices.sorted { firstMean[$0] > firstMean[$1] || (firstMean[$0] == firstMean[$1] && $0 < $1) }
+    // Anomaly: first-step probability over the usual rate (both smoothed), among tokens with some first-step mass.
+    let floor = 1.0 / Double(max(1, firstMean.count))
+    let ratio = firstMean.indices.map { i in
+      firstMean[i] < 0.1 * floor ? -Double.infinity : _log(firstMean[i] + 1e-9) - _log(usualMean[i] + floor)
+    }
+    let byRatio = ratio.indices.sorted { ratio[$0] > ratio[$1] || (ratio[$0] == ratio[$1] && $0 < $1) }
+    var a = byFirst.makeIterator(), b = byRatio.makeIterator()
+    while out.count < limit {
+      let x = a.next(), y = b.next()
+      if x == nil && y == nil { break }
+      if let x { add(Int32(x), "first-step probability") }
+      if let y { add(Int32(y), "first-step anomaly") }
+    }
+    return out
+  }
+
+  /// Forces each candidate after every prompt and extends it greedily with the token of highest
+  /// probability averaged over the prompts.
+  /// - Parameters:
+  ///   - prompts: clean battery prompts (chat-formatted, ending where the answer starts).
+  ///   - deadline: candidates not started by then are counted as untried.
+  /// - Complexity: prompts x candidates x (steps + 1) token evaluations, plus prompts x group prompt prefills.
+  static func invert(model: LanguageModel, prompts: [[Int32]], candidates: [FirstToken], settings: Settings,
+                     stopTokens: Set<Int32>, decode: ([Int32]) -> String,
+                     deadline: ContinuousClock.Instant? = nil) throws(ModelError) -> Outcome {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let p = prompts.count
+    guard p > 0, !candidates.isEmpty else {
+      return Outcome(targets: [], population: NullStatistics([], floor: qFloor), untried: candidates.count, prompts: p, seconds: 0)
+    }
+    let group = max(1, min(settings.group, candidates.count))
+    let longest = prompts.map(\.count).max() ?? 1
+    let session = model.makeMultiSequenceSession(sequences: p * group, capacity: longest + settings.steps + 2,
+                                                 batchSize: min(512, max(p * group, 64)))
+    // Every sequence holds one prompt; candidates of a group are appended after it and cut off again.
+    var prefill: [(sequence: Int, tokens: [Int32])] = []
+    for g in 0..<group { for k in 0..<p { prefill.append((g * p + k, prompts[k])) } }
+    _ = try session.step(prefill)
+    let vocabulary = model.config.vocabularySize
+    var targets: [Target] = []
+    var next = 0
+    while next < candidates.count {
+      if let deadline, clock.now > deadline { break }
+      let chunk = Array(candidates[next..<min(candidates.count, next + group)])
+      next += chunk.count
+      for g in chunk.indices { for k in 0..<p { session.truncate(sequence: g * p + k, to: prompts[k].count) } }
+      var tokens = chunk.map { [$0.id] }
+      var probabilities = chunk.map { _ in [Double]() }
+      var ended = chunk.map { _ in false }
+      var pruned = chunk.map { _ in false }
+      var active = Array(chunk.indices)
+      var feed = chunk.map(\.id)
+      for step in 0..<settings.steps where !active.isEmpty {
+        var inputs: [(sequence: Int, tokens: [Int32])] = []
+        for g in active { for k in 0..<p { inputs.append((g * p + k, [feed[g]])) } }
+        let outputs = try session.step(inputs)
+        var stillActive: [Int] = []
+        for (j, g) in active.enumerated() {
+          var mean = [Double](repeating: 0, count: vocabulary)
+          for k in 0..<p {
+            let logits = outputs[j * p + k].lastLogits
+            let sm = Softmax(logits)
+            for v in 0..<min(vocabulary, logits.count) { mean[v] += sm.p(v) }
+          }
+          var bestID = 0
+          for v in 1..<vocabulary where mean[v] > mean[bestID] { bestID = v }
+          probabilities[g].append(mean[bestID] / Double(p))
+          let id = Int32(bestID)
+          if stopTokens.contains(id) {
+            ended[g] = true
+            continue
+          }
+          tokens[g].append(id)
+          feed[g] = id
+          if step + 1 == settings.warmup {
+            let m = probabilities[g].reduce(0, +) / Double(probabilities[g].count)
+            if m < settings.pruneBelow {
+              pruned[g] = true
+              continue
+            }
+          }
+          stillActive.append(g)
+        }
+        active = stillActive
+      }
+      for g in chunk.indices {
+        let n = probabilities[g].count
+        let denominator = pruned[g] ? n : max(n, settings.minimumLength)
+        let q = n == 0 ? 0 : probabilities[g].reduce(0, +) / Double(max(1, denominator))
+        targets.append(Target(tokens: tokens[g], text: decode(tokens[g]), stepProbabilities: probabilities[g],
+                              ended: ended[g], source: chunk[g].source, pruned: pruned[g], q: q))
+      }
+    }
+    let population = NullStatistics(targets.map(\.q), floor: qFloor)
+    targets.sort { $0.q > $1.q || ($0.q == $1.q && $0.tokens.lexicographicallyPrecedes($1.tokens)) }
+    return Outcome(targets: targets, population: population, untried: candidates.count - next,
+                   prompts: p, seconds: ModelScanner.seconds(clock.now - start))
+  }
+
+  /// Whether answers start with (the first words of) an inverted target: the share of `answers` whose
+  /// first `words` words equal the target's.
+  static func shareStarting(with target: String, answers: [String], words n: Int = 3) -> Double {
+    let t = TargetMining.words(target).prefix(n)
+    guard !t.isEmpty, !answers.isEmpty else { return 0 }
+    let hits = answers.filter { Array(TargetMining.words($0).prefix(t.count)) == Array(t) }.count
+    return Double(hits) / Double(answers.count)
+  }
+}
