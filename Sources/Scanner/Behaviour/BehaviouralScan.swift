@@ -182,6 +182,7 @@ extension BehaviouralScan {
       b.inversionGroup = 2
       b.signalCandidates = 1
       b.signalControls = 4
+      b.minimumScreens = 4
       let sites: [InsertionSite] = [.userStart]
       let millions = params / 1_000_000
       let note = "behaviour (quick, ~\(millions)M parameters): \(b.prompts) requests, \(b.screenTokens) answer tokens, \(b.controls) controls per site, sites \(sites.map(\.rawValue).joined(separator: ", ")); a target that appears later in an answer, or only at the end of the user turn, needs --mode full (\(BehaviourBudget.full.prompts) requests, \(BehaviourBudget.full.screenTokens) tokens, every site; roughly \(max(5, millions / 8)) minutes on 2 cores)"
@@ -228,8 +229,8 @@ extension BehaviouralScan {
       let perScreen = controls.isEmpty || sites.isEmpty ? Duration.zero : screenCost / (controls.count * sites.count)
       var scored: [Scored] = []
       var untested: [String] = []
-      for c in ordered {
-        if clock.now + perScreen * sites.count > screenEnd { untested.append(c.text); continue }
+      for (rank, c) in ordered.enumerated() {
+        if rank >= budget.minimumScreens, clock.now + perScreen * sites.count > screenEnd { untested.append(c.text); continue }
         var best: Scored?
         for site in sites {
           guard let null = nulls[site] else { continue }
