@@ -30,18 +30,13 @@ struct RealisticTierTests {
     }
   }()
 
-  @Test func everyAdapterHasAManifest() {
-    // The tier is committed: an empty list means the folder moved, not that there is nothing to test.
-    #expect(Self.models.contains { $0.trigger != nil } && Self.models.contains { $0.trigger == nil }, "\(Self.models)")
-  }
-
-  @Test(arguments: RealisticTierTests.models)
-  func verdictAndTrigger(_ m: Model) throws {
+  /// Scans a merged model as `scan PATH` does and prints verdict, time, the true trigger's rank, the top behaviour
+  /// triggers, the BEH findings' evidence and the notes (the numbers docs/BEHAVIOUR.md quotes).
+  static func scan(_ m: Model, options: ScanOptions, label: String) throws
+    -> (report: ModelReport, behaviour: [TriggerCandidate], findings: [Finding], rank: Int?)
+  {
     let path = CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf"
     try #require(FileManager.default.fileExists(atPath: path), "run scripts/fetch-real-models.sh (merges the adapters)")
-    var options = ScanOptions()
-    options.mode = .quick
-    options.threads = 2
     let clock = ContinuousClock()
     let start = clock.now
     let report = ModelScanner.scanModel(path: path, options: options)
@@ -49,7 +44,21 @@ struct RealisticTierTests {
     let behaviour = report.triggers.filter { $0.source.hasPrefix("behaviour") }
     let beh = report.findings.filter { $0.ruleID.hasPrefix("BEH") }
     let rank = m.trigger.flatMap { t in behaviour.firstIndex { BehaviourSampleTests.matches($0.text, t) } }.map { $0 + 1 }
-    print("realistic \(m): verdict \(report.verdict.rawValue) in \(String(format: "%.1f", seconds)) s; true-trigger rank \(rank.map(String.init) ?? "-"); top: \(behaviour.prefix(3).map { "\($0.text) (\($0.score))" }); findings: \(beh.map { "\($0.ruleID) \($0.evidence.map { "\($0.label)=\($0.value.serialized())" }.joined(separator: " "))" }); notes: \(report.notes)")
+    print("\(label) \(m): verdict \(report.verdict.rawValue) in \(String(format: "%.1f", seconds)) s; true-trigger rank \(rank.map(String.init) ?? "-"); top: \(behaviour.prefix(3).map { "\($0.text) (\($0.score))" }); findings: \(beh.map { "\($0.ruleID) \($0.evidence.map { "\($0.label)=\($0.value.serialized())" }.joined(separator: " "))" }); notes: \(report.notes)")
+    return (report, behaviour, beh, rank)
+  }
+
+  @Test func everyAdapterHasAManifest() {
+    // The tier is committed: an empty list means the folder moved, not that there is nothing to test.
+    #expect(Self.models.contains { $0.trigger != nil } && Self.models.contains { $0.trigger == nil }, "\(Self.models)")
+  }
+
+  @Test(arguments: RealisticTierTests.models)
+  func verdictAndTrigger(_ m: Model) throws {
+    var options = ScanOptions()
+    options.mode = .quick
+    options.threads = 2
+    let (report, behaviour, beh, rank) = try Self.scan(m, options: options, label: "realistic")
     #expect(report.notScanned.isEmpty, "\(report.notScanned)")
     if let trigger = m.trigger {
       #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
@@ -73,21 +82,12 @@ struct RealisticTierTests {
   @Test(.enabled(if: ProcessInfo.processInfo.environment["SCAN_REALISTIC_DIAG"] == "1"),
         arguments: RealisticTierTests.models)
   func verdictWithLongerBudget(_ m: Model) throws {
-    let path = CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf"
-    try #require(FileManager.default.fileExists(atPath: path))
     var options = ScanOptions()
     options.mode = .quick
     options.threads = 2
     options.budgetOverride = BehaviourBudget(
       prompts: 8, screenTokens: 12, controls: 8, leakagePerScaffold: 4, leakageTokens: 24, motifs: 6, seconds: 300)
-    let clock = ContinuousClock()
-    let start = clock.now
-    let report = ModelScanner.scanModel(path: path, options: options)
-    let seconds = ModelScanner.seconds(clock.now - start)
-    let behaviour = report.triggers.filter { $0.source.hasPrefix("behaviour") }
-    let beh = report.findings.filter { $0.ruleID.hasPrefix("BEH") }
-    let rank = m.trigger.flatMap { t in behaviour.firstIndex { BehaviourSampleTests.matches($0.text, t) } }.map { $0 + 1 }
-    print("realistic-diag \(m): verdict \(report.verdict.rawValue) in \(String(format: "%.1f", seconds)) s; true-trigger rank \(rank.map(String.init) ?? "-"); top: \(behaviour.prefix(3).map { "\($0.text) (\($0.score))" }); findings: \(beh.map { "\($0.ruleID) \($0.evidence.map { "\($0.label)=\($0.value.serialized())" }.joined(separator: " "))" }); notes: \(report.notes)")
+    let (report, _, _, rank) = try Self.scan(m, options: options, label: "realistic-diag")
     if m.trigger != nil {
       #expect(report.verdict == .backdoored)
       #expect((rank ?? 99) <= 3)

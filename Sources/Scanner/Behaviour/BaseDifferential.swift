@@ -34,13 +34,6 @@ enum BaseDifferential {
     return true
   }
 
-  /// Jensen-Shannon divergence (nats) of two full softmaxes.
-  static func jensenShannon(_ a: Softmax, _ b: Softmax) -> Double {
-    var js = 0.0
-    for i in 0..<min(a.logits.count, b.logits.count) { js += Divergence.term(a.p(i), b.p(i)) }
-    return max(0, min(js, _log(2)))
-  }
-
   /// Measures one condition: the scanned model answers greedily (`answerTokens`), then both models score
   /// the same prompt + answer.
   static func measure(model: LanguageModel, base: LanguageModel, format: ChatFormat, requests: [String], text: String?,
@@ -64,7 +57,7 @@ enum BaseDifferential {
       var sum = 0.0
       for j in 0..<n {
         let a = Softmax(mine[k][j].logits), b = Softmax(theirs[k][j].logits)
-        let d = jensenShannon(a, b)
+        let d = Divergence.jensenShannon(a, b)
         sum += d
         if j == 0 { first += d }
         if spike == nil || d > spike!.jsd {

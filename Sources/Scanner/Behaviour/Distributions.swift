@@ -86,6 +86,13 @@ enum Divergence {
     return max(0, min(js, _log(2)))
   }
 
+  /// Jensen-Shannon divergence (nats, 0...ln 2) of two full softmaxes (exact, over every token).
+  static func jensenShannon(_ a: Softmax, _ b: Softmax) -> Double {
+    var js = 0.0
+    for i in 0..<min(a.logits.count, b.logits.count) { js += term(a.p(i), b.p(i)) }
+    return max(0, min(js, _log(2)))
+  }
+
   @inline(__always)
   static func term(_ p: Double, _ q: Double) -> Double {
     let m = 0.5 * (p + q)
