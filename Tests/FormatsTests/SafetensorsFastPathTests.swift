@@ -93,6 +93,8 @@ import Testing
     ("Kelvin sign and K", "{\"K\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"\u{212A}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2, false),
     ("composed and decomposed", "{\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"e\u{301}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, false),
     ("equivalent after a true duplicate", "{\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"e\u{301}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]}}", 2, false),
+    ("equivalent metadata keys", "{\"__metadata__\":{\"K\":\"a\",\"\u{212A}\":\"b\"},\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, false),
+    ("true duplicate metadata key", "{\"__metadata__\":{\"\u{E9}\":\"a\",\"\u{E9}\":\"b\"},\"a\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, true),
     ("true duplicate of a non-ASCII name", "{\"\u{E9}\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"\u{E9}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1, true),
     ("odd names", "{\"\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[0,1]},\"a\u{202E}b\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[1,2]},\"x\\u0000\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[2,3]},\"\u{1F600}\":{\"dtype\":\"I8\",\"shape\":[1],\"data_offsets\":[3,4]}}", 4, true),
     ("offsets out of header order", #"{"b":{"dtype":"I8","shape":[1],"data_offsets":[1,2]},"a":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}"#, 2, true),

@@ -194,6 +194,9 @@ def main():
     h7 = '{"w\u00e9":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"we\u0301":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}'.encode()
     put("st-equivalent-names.safetensors", st(h7, bytes(8)), "safetensors.equivalent-names", 8 + h7.index('"we\u0301"'.encode()),
         "composed and decomposed e-acute (Python loads two tensors)")
+    h8 = '{"__metadata__":{"K":"a","\u212a":"b"}}'.encode()
+    put("st-equivalent-metadata-keys.safetensors", st(h8, b""), "safetensors.equivalent-metadata-keys",
+        8 + h8.index('"\u212a"'.encode()), "metadata keys K and Kelvin sign (Python keeps two)")
     deep = b"{" + b'"a":[' * 0 + b'"x":' + b"[" * 200 + b"]" * 200 + b"}"
     put("st-depth-bomb.safetensors", st(deep, b""), "safetensors.invalid-json", None, "JSON nested 200 deep")
 

@@ -25,6 +25,9 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
   /// Two tensor names with different bytes that Unicode calls canonically equivalent ("K" and the Kelvin sign,
   /// composed and decomposed accents): Python and the crate see two tensors, a normalising reader one.
   case equivalentNames(offset: Int, name: String, other: String, otherOffset: Int)
+  /// Two `__metadata__` keys with different bytes that Unicode calls canonically equivalent: Python and the crate
+  /// keep two entries, a normalising reader one (and which value it keeps is up to it).
+  case equivalentMetadataKeys(offset: Int, key: String, other: String, otherOffset: Int)
 
   /// Absolute byte offset of the problem.
   public var offset: Int {
@@ -32,7 +35,7 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case .tooSmall, .headerTooLarge, .headerPastEnd: 0
     case .headerNotObject(let o, _), .invalidJSON(let o, _), .invalidEntry(let o, _, _), .unknownDType(let o, _, _),
       .sizeOverflow(let o, _), .sizeMismatch(let o, _, _, _), .invalidOffsets(let o, _, _), .dataSizeMismatch(let o, _, _),
-      .equivalentNames(let o, _, _, _):
+      .equivalentNames(let o, _, _, _), .equivalentMetadataKeys(let o, _, _, _):
       o
     }
   }
@@ -51,6 +54,7 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case .invalidOffsets: "invalid-offsets"
     case .dataSizeMismatch: "data-size-mismatch"
     case .equivalentNames: "equivalent-names"
+    case .equivalentMetadataKeys: "equivalent-metadata-keys"
     }
   }
 
@@ -70,6 +74,8 @@ public enum SafetensorsError: Error, Equatable, Sendable, CustomStringConvertibl
     case .dataSizeMismatch(_, let c, let a): "tensors cover \(c) data bytes but the file holds \(a)"
     case .equivalentNames(_, let n, let o, let oo):
       "tensor name '\(n.nonASCIIEscaped)' differs in bytes from tensor '\(o.nonASCIIEscaped)' (offset \(oo)) but is the same Unicode text: readers would disagree on which tensor a name means"
+    case .equivalentMetadataKeys(_, let k, let o, let oo):
+      "__metadata__ key '\(k.nonASCIIEscaped)' differs in bytes from key '\(o.nonASCIIEscaped)' (offset \(oo)) but is the same Unicode text: readers would disagree on the metadata"
     }
   }
 }

@@ -84,15 +84,26 @@ public enum SafetensorsParser {
       "key '\(d.key)' appears twice in \(where_) (first at offset \(8 &+ d.firstByteOffset)): Python and Rust keep the last, Foundation's JSONDecoder the first")
   }
 
-  /// `__metadata__` (not null) as a string map; the last of duplicate keys wins.
+  /// `__metadata__` (not null) as a string map; the last of byte-identical duplicate keys wins (each duplicate is
+  /// already an anomaly). Two keys that differ in bytes but are canonically equivalent Unicode are refused: Python
+  /// and the crate keep both, a `String`-keyed map (ours, a normalising reader's) would keep one.
   static func metadataMap(_ value: JSONValue, keyByteOffset: Int) throws(SafetensorsError) -> [String: String] {
     guard let entries = value.members else {
       throw .invalidEntry(offset: 8 &+ keyByteOffset, name: "__metadata__", detail: "must be an object of strings")
     }
     var map: [String: String] = [:]
+    var firstSpelling: [String: (key: String, offset: Int)] = [:]
     for e in entries {
       guard let s = e.value.string else {
         throw .invalidEntry(offset: 8 &+ e.keyByteOffset, name: "__metadata__.\(e.key)", detail: "value must be a string")
+      }
+      if let first = firstSpelling[e.key] {
+        guard first.key.hasSameBytes(as: e.key) else {
+          throw .equivalentMetadataKeys(offset: 8 &+ e.keyByteOffset, key: e.key, other: first.key,
+            otherOffset: 8 &+ first.offset)
+        }
+      } else {
+        firstSpelling[e.key] = (e.key, e.keyByteOffset)
       }
       map[e.key] = s
     }
