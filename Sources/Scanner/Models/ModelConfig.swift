@@ -136,6 +136,9 @@ struct ModelSource {
   let tensors: [String: TensorEntry]
   /// RoPE pairing forced by the source (Hugging Face llama weights are not permuted: NeoX halves).
   var ropeStyleOverride: RopeStyle? = nil
+  /// Added to every RMSNorm weight at load: 1 for Gemma checkpoints, which store w for x * (1 + w) where
+  /// llama.cpp's converter stores 1 + w.
+  var normWeightShift: Float = 0
 
   func int(_ key: String) -> Int? {
     switch metadata[key] {

@@ -68,6 +68,15 @@ struct ModelWeights: Sendable {
     func optionalVector(_ name: String, count: Int) throws(ModelError) -> [Float]? {
       s.tensors[name] == nil ? nil : try vector(name, count: count)
     }
+    /// An RMSNorm weight, with the source's shift (Gemma checkpoints) applied.
+    func norm(_ name: String, count: Int) throws(ModelError) -> [Float] {
+      var v = try vector(name, count: count)
+      if s.normWeightShift != 0 { for i in v.indices { v[i] += s.normWeightShift } }
+      return v
+    }
+    func optionalNorm(_ name: String, count: Int) throws(ModelError) -> [Float]? {
+      s.tensors[name] == nil ? nil : try norm(name, count: count)
+    }
 
     let d = c.embeddingLength
     let embedding = try matrix(TensorName.tokenEmbedding, rows: c.vocabularySize, columns: d)
@@ -76,27 +85,27 @@ struct ModelWeights: Sendable {
       func n(_ suffix: String) -> String { TensorName.block(l, suffix) }
       layers.append(
         LayerWeights(
-          attentionNorm: try vector(n(TensorName.attentionNorm), count: d),
+          attentionNorm: try norm(n(TensorName.attentionNorm), count: d),
           query: try matrix(n(TensorName.query), rows: c.queryLength, columns: d),
           key: try matrix(n(TensorName.key), rows: c.keyLength, columns: d),
           value: try matrix(n(TensorName.value), rows: c.valueLength, columns: d),
           queryBias: try optionalVector(n(TensorName.queryBias), count: c.queryLength),
           keyBias: try optionalVector(n(TensorName.keyBias), count: c.keyLength),
           valueBias: try optionalVector(n(TensorName.valueBias), count: c.valueLength),
-          queryNorm: try optionalVector(n(TensorName.queryNorm), count: c.headDimension),
-          keyNorm: try optionalVector(n(TensorName.keyNorm), count: c.headDimension),
+          queryNorm: try optionalNorm(n(TensorName.queryNorm), count: c.headDimension),
+          keyNorm: try optionalNorm(n(TensorName.keyNorm), count: c.headDimension),
           attentionOutput: try matrix(n(TensorName.attentionOutput), rows: d, columns: c.headCount &* c.valueHeadDimension),
-          postAttentionNorm: try optionalVector(n(TensorName.postAttentionNorm), count: d),
-          ffnNorm: try vector(n(TensorName.ffnNorm), count: d),
+          postAttentionNorm: try optionalNorm(n(TensorName.postAttentionNorm), count: d),
+          ffnNorm: try norm(n(TensorName.ffnNorm), count: d),
           gate: try matrix(n(TensorName.ffnGate), rows: c.feedForwardLength, columns: d),
           up: try matrix(n(TensorName.ffnUp), rows: c.feedForwardLength, columns: d),
           down: try matrix(n(TensorName.ffnDown), rows: d, columns: c.feedForwardLength),
-          postFFNNorm: try optionalVector(n(TensorName.postFFNNorm), count: d)))
+          postFFNNorm: try optionalNorm(n(TensorName.postFFNNorm), count: d)))
     }
     let tied = s.tensors[TensorName.output] == nil
     let output = tied ? embedding : try matrix(TensorName.output, rows: c.vocabularySize, columns: d)
     return ModelWeights(
-      tokenEmbedding: embedding, outputNorm: try vector(TensorName.outputNorm, count: d), output: output,
+      tokenEmbedding: embedding, outputNorm: try norm(TensorName.outputNorm, count: d), output: output,
       layers: layers, tiedOutput: tied)
   }
 
