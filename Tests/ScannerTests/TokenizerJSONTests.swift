@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Scanner
@@ -51,13 +52,48 @@ import Testing
 
   /// Unsupported layouts and broken JSON are typed errors, never traps.
   @Test func unsupportedLayoutsAreRejected() {
-    #expect(throws: TokenizerError.unsupportedTokenizerJSON(path: "pre_tokenizer", detail: "type Metaspace not recognised")) {
-      try Tokenizer(tokenizerJSON: Self.document(preTokenizer: #"{"type": "Metaspace", "replacement": "▁"}"#))
+    #expect(throws: TokenizerError.unsupportedTokenizerJSON(path: "pre_tokenizer", detail: "type Whitespace not recognised")) {
+      try Tokenizer(tokenizerJSON: Self.document(preTokenizer: #"{"type": "Whitespace"}"#))
+    }
+    #expect(throws: TokenizerError.unsupportedTokenizerJSON(path: "pre_tokenizer.split", detail: "a splitting Metaspace is not SentencePiece's behaviour")) {
+      try Tokenizer(tokenizerJSON: Self.document(preTokenizer: #"{"type": "Metaspace", "replacement": "▁", "split": true}"#))
     }
     #expect(throws: TokenizerError.self) { try Tokenizer(tokenizerJSON: Array("{\"model\": ".utf8)) }
     #expect(throws: TokenizerError.self) {
       try Tokenizer(tokenizerJSON: Array(#"{"model": {"type": "Unigram", "vocab": []}}"#.utf8))
     }
+  }
+
+  /// A SentencePiece-style document (Llama 2 spelling: Prepend + Replace normalizer, byte fallback): spaces become
+  /// "▁", one is prepended, merges apply in rank order (scores = minus rank), unknown characters fall back to bytes.
+  static let sentencePieceDocument = Array(#"""
+    {"normalizer": {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"},
+       {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+     "pre_tokenizer": null,
+     "added_tokens": [{"id": 1, "content": "<s>", "special": true}, {"id": 2, "content": "</s>", "special": true}],
+     "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>",
+       "vocab": {"<unk>": 0, "<s>": 1, "</s>": 2, "<0x63>": 3, "▁": 4, "a": 5, "b": 6, "ab": 7, "▁ab": 8, "ba": 9},
+       "merges": [["a", "b"], ["▁", "ab"], ["b", "a"]]}}
+    """#.utf8)
+
+  @Test func sentencePieceStyleDocumentEncodesLikeSentencePiece() throws {
+    let t = try Tokenizer(tokenizerJSON: Self.sentencePieceDocument, tokenizerConfig: Array(#"{"bos_token": "<s>", "eos_token": "</s>"}"#.utf8))
+    #expect(t.kind == .sentencePiece)
+    #expect(t.addSpacePrefix)
+    #expect(t.attributes[3].contains(.byte))
+    #expect(t.attributes[1] == .control)
+    // "▁aba" → a+b (rank 0) beats b+a (rank 2): ▁ ab a → ▁ab a; then " ab" → ▁ab; "c" → its byte token.
+    #expect(try t.encode("aba ab c", addSpecial: false) == [8, 5, 8, 4, 3])
+    #expect(try t.encode("ab", addSpecial: true) == [1, 8])
+    let decoded = String(decoding: try t.decode([8, 5, 8, 4, 3]), as: UTF8.self)
+    #expect(decoded.drop { $0 == " " } == "aba ab c", "\(decoded.debugDescription)")
+    // Gemma's spelling: Replace only, and a Split on " " that has nothing left to split: no prefix.
+    var gemma = String(decoding: Self.sentencePieceDocument, as: UTF8.self)
+    gemma = gemma.replacingOccurrences(of: #"{"type": "Prepend", "prepend": "▁"},"#, with: "")
+      .replacingOccurrences(of: #""pre_tokenizer": null"#, with: #""pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false}"#)
+    let g = try Tokenizer(tokenizerJSON: Array(gemma.utf8))
+    #expect(!g.addSpacePrefix)
+    #expect(try g.encode("ab ab", addSpecial: false) == [7, 8])
   }
 
   /// Every prefix of a valid document is rejected with a typed error (truncated JSON never traps).

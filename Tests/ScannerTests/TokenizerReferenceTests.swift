@@ -162,32 +162,39 @@ import Scanner
   }
 }
 
-/// The tokenizer.json adapter against Hugging Face `tokenizers` on the SmolLM2 tokenizer.json that
-/// transformers writes from the GGUF (make_hf_tokenizer_refs.py; gated like the real models).
+/// The tokenizer.json adapter against Hugging Face `tokenizers` on the tokenizer.json files that transformers writes
+/// from GGUF vocabularies (make_hf_tokenizer_refs.py; gated like the real models): SmolLM2 (byte-level BPE), Gemma 3
+/// and llama.cpp's Llama SentencePiece vocabulary (SentencePiece-style BPE with byte fallback).
 @Suite struct TokenizerJSONReferenceTests {
   struct HFRef: Decodable {
     let ids: [[Int32]]
     let fuzz_ids: [[Int32]]
   }
 
-  /// The tokenizer.json is written by Tests/Fixtures/tokenizer/make_hf_tokenizer_refs.py with `transformers`
-  /// (not installed by scripts/test.sh: several hundred MB); the test runs where that file exists.
-  static var tokenizerJSONPresent: Bool {
+  /// (folder under the real-model directory, committed reference ids).
+  static let cases: [(folder: String, refs: String)] = [
+    ("smollm2-hf-tokenizer", "hf-smollm2-tokenizer-json.json"),
+    ("gemma3-hf-tokenizer", "hf-gemma3-tokenizer-json.json"),
+    ("llama-spm-hf-tokenizer", "hf-llama-spm-tokenizer-json.json"),
+  ]
+
+  /// The tokenizer.json files are written by Tests/Fixtures/tokenizer/make_hf_tokenizer_refs.py with `transformers`
+  /// (not installed by scripts/test.sh: several hundred MB); each case runs where its file exists.
+  static func present(_ folder: String) -> Bool {
     TokenizerReferenceTests.realModelsEnabled && FileManager.default.fileExists(
-      atPath: TokenizerReferenceTests.path(for: "real:smollm2-hf-tokenizer") + "/tokenizer.json")
+      atPath: TokenizerReferenceTests.path(for: "real:\(folder)") + "/tokenizer.json")
   }
 
   /// Our ids equal `tokenizers`' for every test text and fuzz string.
-  @Test(.enabled(if: TokenizerJSONReferenceTests.tokenizerJSONPresent,
-                 "needs samples/.cache/real/smollm2-hf-tokenizer from make_hf_tokenizer_refs.py"))
-  func smolLM2TokenizerJSONMatchesHuggingFace() throws {
-    let dir = URL(fileURLWithPath: TokenizerReferenceTests.path(for: "real:smollm2-hf-tokenizer"))
+  @Test(arguments: cases.map(\.folder).filter { present($0) })
+  func tokenizerJSONMatchesHuggingFace(folder: String) throws {
+    let c = try #require(Self.cases.first { $0.folder == folder })
+    let dir = URL(fileURLWithPath: TokenizerReferenceTests.path(for: "real:\(folder)"))
     let json = try Data(contentsOf: dir.appendingPathComponent("tokenizer.json"))
     let config = try Data(contentsOf: dir.appendingPathComponent("tokenizer_config.json"))
     let tokenizer = try Tokenizer(tokenizerJSON: Array(json), tokenizerConfig: Array(config))
     let ref = try JSONDecoder().decode(
-      HFRef.self,
-      from: Data(contentsOf: TokenizerReferenceTests.fixtures.appendingPathComponent("refs/hf-smollm2-tokenizer-json.json")))
+      HFRef.self, from: Data(contentsOf: TokenizerReferenceTests.fixtures.appendingPathComponent("refs/\(c.refs)")))
     var matched = 0
     var failures: [String] = []
     let pairs = zip(TokenizerReferenceTests.texts, ref.ids).map { ($0, $1) }
@@ -196,7 +203,7 @@ import Scanner
       let got = try tokenizer.encode(text, addSpecial: false)
       if got == want { matched += 1 } else if failures.count < 8 { failures.append("\(text.debugDescription): \(got) want \(want)") }
     }
-    print("tokenizer.json reference smollm2: \(matched)/\(pairs.count)")
+    print("tokenizer.json reference \(folder): \(matched)/\(pairs.count)")
     #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
     #expect(pairs.count == 175)
   }

@@ -34,7 +34,13 @@ extension Tokenizer {
           previousWasSpecial = true
         case .text(let range):
           buffer.removeAll(keepingCapacity: true)
-          if addSpacePrefix && previousWasSpecial { buffer.append(contentsOf: [0xE2, 0x96, 0x81]) }
+          let prefix: Bool
+          switch metaspacePrefix {
+          case nil: prefix = addSpacePrefix && previousWasSpecial
+          case .first?: prefix = addSpacePrefix && range.lowerBound == bytes.startIndex && bytes[range].first != 0x20
+          case .always?: prefix = addSpacePrefix && bytes[range].first != 0x20
+          }
+          if prefix { buffer.append(contentsOf: [0xE2, 0x96, 0x81]) }
           for b in bytes[range] {
             if b == 0x20 { buffer.append(contentsOf: [0xE2, 0x96, 0x81]) } else { buffer.append(b) }
           }

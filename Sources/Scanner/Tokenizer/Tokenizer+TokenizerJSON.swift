@@ -5,7 +5,8 @@ extension Tokenizer {
   /// mapped onto the vocabulary llama.cpp's `convert_hf_to_gguf.py` would write, so encoding matches
   /// llama.cpp on the converted GGUF.
   ///
-  /// Supported: `model.type == "BPE"` with a byte-level pre-tokenizer: plain `ByteLevel` (GPT-2),
+  /// Supported: `model.type == "BPE"` SentencePiece-style (byte fallback, "▁" for spaces: Llama 2, Gemma; see
+  /// ``sentencePieceSpaceStyle(_:model:)``), or with a byte-level pre-tokenizer: plain `ByteLevel` (GPT-2),
   /// `Sequence[Digits(individual_digits), ByteLevel]` (StarCoder/SmolLM), `Sequence[Split(regex), ByteLevel]`
   /// with the Llama 3, Qwen2 or GPT-4o regex. `added_tokens` become CONTROL (special or special-looking)
   /// or USER_DEFINED tokens; id gaps become unused `[PADn]` tokens. Normalizers are ignored, as llama.cpp
@@ -46,6 +47,12 @@ extension Tokenizer {
     guard let model = root["model"] else { throw .missingKey("model") }
     guard model["type"]?.string == "BPE" else {
       throw .unsupportedTokenizerJSON(path: "model.type", detail: "\(model["type"]?.string ?? "absent"); only BPE")
+    }
+    if let spaceStyle = try Self.sentencePieceSpaceStyle(root, model: model) {
+      var vocabulary = try Self.sentencePieceVocabulary(
+        root, model: model, config: config, addSpacePrefix: spaceStyle.addSpacePrefix)
+      vocabulary.metaspacePrefix = spaceStyle.metaspace
+      return vocabulary
     }
     let pre = try Self.preTokenizerName(root["pre_tokenizer"], config: config)
 
@@ -118,6 +125,140 @@ extension Tokenizer {
       model: "gpt2", pre: pre, tokens: tokens, tokenTypes: types, scores: nil, merges: merges,
       specialIDs: SpecialTokenIDs(bos: bos, eos: eos), addBOS: addBOS ?? false, addEOS: addEOS ?? false,
       addSpacePrefix: nil, modelName: nil, keyPrefix: "tokenizer.json:")
+  }
+
+  /// Whether `tokenizer.json` is SentencePiece-style BPE (`byte_fallback`, spaces written as "▁"), and if so
+  /// whether a "▁" is prepended to the text (Llama 2: yes; Gemma: no) and by which rule (Metaspace's, or llama.cpp's
+  /// for a Prepend normalizer, which `tokenizers` applies to every section as llama.cpp does). Two spellings exist: a normalizer that
+  /// replaces " " with "▁" (optionally after `Prepend("▁")`), with no pre-tokenizer or a `Split` on " " (a no-op
+  /// once no space is left), or a `Metaspace` pre-tokenizer. `nil`: not SentencePiece-style.
+  /// - Throws: `unsupportedTokenizerJSON` for a byte-fallback model whose normalizer or pre-tokenizer is neither.
+  static func sentencePieceSpaceStyle(_ root: JSONValue, model: JSONValue) throws(TokenizerError)
+    -> (addSpacePrefix: Bool, metaspace: MetaspacePrefix?)?
+  {
+    let meta = "\u{2581}"
+    let normalizer = root["normalizer"] ?? .null
+    let pre = root["pre_tokenizer"] ?? .null
+    func isSpaceReplace(_ v: JSONValue) -> Bool {
+      v["type"]?.string == "Replace" && v["pattern"]?["String"]?.string == " " && v["content"]?.string == meta
+    }
+    func isPrepend(_ v: JSONValue) -> Bool { v["type"]?.string == "Prepend" && v["prepend"]?.string == meta }
+    var normalized: Bool?  // nil: no space normalizer; else whether it prepends
+    if isSpaceReplace(normalizer) {
+      normalized = false
+    } else if normalizer["type"]?.string == "Sequence", let parts = normalizer["normalizers"]?.array,
+      parts.contains(where: isSpaceReplace), parts.allSatisfy({ isSpaceReplace($0) || isPrepend($0) })
+    {
+      // Prepend must come before Replace to prepend "▁" (Llama 2's order); either way one "▁" leads.
+      normalized = parts.contains(where: isPrepend)
+    }
+    if let normalized {
+      let noOpSplit = pre["type"]?.string == "Split" && pre["pattern"]?["String"]?.string == " "
+        && (pre["invert"]?.bool ?? false) == false
+      guard pre == .null || noOpSplit else {
+        throw .unsupportedTokenizerJSON(path: "pre_tokenizer", detail: "\(pre["type"]?.string ?? "?") after a \"▁\" normalizer")
+      }
+      return (normalized, nil)
+    }
+    if pre["type"]?.string == "Metaspace", pre["replacement"]?.string ?? meta == meta, normalizer == .null {
+      guard pre["split"]?.bool != true else {
+        throw .unsupportedTokenizerJSON(path: "pre_tokenizer.split", detail: "a splitting Metaspace is not SentencePiece's behaviour")
+      }
+      switch pre["prepend_scheme"]?.string {
+      case "never"?: return (false, nil)
+      case "first"?: return (true, .first)
+      case "always"?: return (true, .always)
+      case nil: return (pre["add_prefix_space"]?.bool ?? true, .always)  // tokenizers before prepend_scheme
+      case let other?: throw .unsupportedTokenizerJSON(path: "pre_tokenizer.prepend_scheme", detail: other)
+      }
+    }
+    guard model["byte_fallback"]?.bool != true else {
+      throw .unsupportedTokenizerJSON(path: "normalizer", detail: "byte-fallback BPE without a \"▁\" space normalizer or Metaspace pre-tokenizer")
+    }
+    return nil
+  }
+
+  /// A SentencePiece-style `tokenizer.json` as the `"llama"` vocabulary llama.cpp runs: token types from the vocab
+  /// (`<0xHH>` byte tokens, the unknown token, added tokens) and merge priorities as scores. SentencePiece merges the
+  /// adjacent pair whose merged token scores highest; `tokenizers` applies the lowest-ranked merge, so each merged
+  /// token scores minus the rank of the first merge producing it. Tokens no merge produces keep the lowest score.
+  static func sentencePieceVocabulary(_ root: JSONValue, model: JSONValue, config: JSONValue?, addSpacePrefix: Bool)
+    throws(TokenizerError) -> Vocabulary
+  {
+    guard let vocabMembers = model["vocab"]?.members else { throw .wrongType(key: "model.vocab", expected: "object") }
+    var byID: [Int: String] = [:]
+    var idOfText: [String: Int] = [:]
+    var maxID = -1
+    for member in vocabMembers {
+      guard let id = member.value.int, id >= 0, id < Int(Int32.max) else {
+        throw .wrongType(key: "model.vocab[\(member.key.debugDescription)]", expected: "id in 0..<2^31")
+      }
+      byID[id] = member.key
+      idOfText[member.key] = id
+      maxID = max(maxID, id)
+    }
+    var addedType: [Int: Int32] = [:]
+    for (index, added) in (root["added_tokens"]?.array ?? []).enumerated() {
+      guard let id = added["id"]?.int, id >= 0, id < Int(Int32.max), let content = added["content"]?.string else {
+        throw .wrongType(key: "added_tokens[\(index)]", expected: "{id, content}")
+      }
+      byID[id] = content
+      maxID = max(maxID, id)
+      addedType[id] = added["special"]?.bool ?? false ? 3 : 4
+    }
+    guard maxID >= 0 else { throw .emptyVocabulary(key: "model.vocab") }
+    let unknownText = model["unk_token"]?.string
+    var tokens: [String] = []
+    var types: [Int32] = []
+    tokens.reserveCapacity(maxID + 1)
+    types.reserveCapacity(maxID + 1)
+    for id in 0...maxID {
+      guard let text = byID[id] else {
+        tokens.append("[PAD\(id)]")
+        types.append(5)
+        continue
+      }
+      tokens.append(text)
+      if let t = addedType[id] {
+        types.append(text == unknownText ? 2 : t)
+      } else if text == unknownText {
+        types.append(2)
+      } else if Self.parseByteToken(text) != nil, text.hasPrefix("<0x") {
+        types.append(6)
+      } else {
+        types.append(1)
+      }
+    }
+    let merges = model["merges"]?.array ?? []
+    var scores = [Float](repeating: -Float(merges.count + 1), count: tokens.count)
+    for (rank, merge) in merges.enumerated().reversed() {
+      let merged: String
+      if let s = merge.string, let space = s.firstIndex(of: " ") {
+        merged = String(s[..<space]) + String(s[s.index(after: space)...])
+      } else if let pair = merge.array, pair.count == 2, let a = pair[0].string, let b = pair[1].string {
+        merged = a + b
+      } else {
+        throw .wrongType(key: "model.merges[\(rank)]", expected: "\"a b\" or [a, b]")
+      }
+      if let id = idOfText[merged] { scores[id] = -Float(rank) }  // reversed: the first (best) merge is written last
+    }
+    func tokenName(_ value: JSONValue?) -> String? { value?.string ?? value?["content"]?.string }
+    func idOf(_ text: String?) -> Int? { text.flatMap { t in tokens.lastIndex(of: t) } }
+    var bos = idOf(tokenName(config?["bos_token"]))
+    var addBOS = config?["add_bos_token"]?.bool
+    if addBOS == nil, let single = root["post_processor"]?["single"]?.array ?? root["post_processor"]?["processors"]?
+      .array?.first(where: { $0["type"]?.string == "TemplateProcessing" })?["single"]?.array
+    {
+      let first = single.first?["SpecialToken"]?["id"]?.string
+      bos = bos ?? idOf(first)
+      addBOS = first != nil
+    }
+    return Vocabulary(
+      model: "llama", tokens: tokens, tokenTypes: types, scores: scores,
+      specialIDs: SpecialTokenIDs(bos: bos, eos: idOf(tokenName(config?["eos_token"])), unknown: idOf(unknownText),
+        padding: idOf(tokenName(config?["pad_token"]))),
+      addBOS: addBOS ?? true, addEOS: config?["add_eos_token"]?.bool ?? false, addSpacePrefix: addSpacePrefix,
+      modelName: nil, keyPrefix: "tokenizer.json:")
   }
 
   /// convert_hf_to_gguf.py `does_token_look_special`.

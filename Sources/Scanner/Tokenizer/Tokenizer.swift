@@ -107,6 +107,9 @@ public struct Tokenizer: Sendable {
     public var addBOS: Bool?
     public var addEOS: Bool?
     public var addSpacePrefix: Bool?
+    /// When the space prefix follows `tokenizers`' `Metaspace` rule instead of llama.cpp's (tokenizer.json files
+    /// with a Metaspace pre-tokenizer); `nil` = llama.cpp's rule.
+    public var metaspacePrefix: MetaspacePrefix?
     /// `general.name` (llama.cpp keys a Phi-3 whitespace quirk on it).
     public var modelName: String?
     /// Names used in errors for the arrays (GGUF key names by default).
@@ -128,9 +131,18 @@ public struct Tokenizer: Sendable {
       self.addBOS = addBOS
       self.addEOS = addEOS
       self.addSpacePrefix = addSpacePrefix
+      self.metaspacePrefix = nil
       self.modelName = modelName
       self.keyPrefix = keyPrefix
     }
+  }
+
+  /// `tokenizers`' Metaspace prepend schemes: "▁" is prepended to a text section that does not already start with a
+  /// space, either only to the section at the start of the input (`first`) or to every section between special
+  /// tokens (`always`). llama.cpp prepends at the start and after every special token, space or not.
+  public enum MetaspacePrefix: Sendable, Equatable {
+    case first
+    case always
   }
 
   // MARK: - Public state
@@ -155,6 +167,8 @@ public struct Tokenizer: Sendable {
   public let addEOS: Bool
   /// SentencePiece: a space is prepended to the text at the start and after each special token.
   public let addSpacePrefix: Bool
+  /// `tokenizers`' rule for that prefix when the vocabulary came from a Metaspace tokenizer.json (`nil`: llama.cpp's).
+  public let metaspacePrefix: MetaspacePrefix?
   /// `clean_up_tokenization_spaces` used by ``detokenize(_:removeSpecial:unparseSpecial:)``.
   public let cleanSpaces: Bool
   /// Per-token attributes after llama.cpp's load-time adjustments.
@@ -405,6 +419,7 @@ public struct Tokenizer: Sendable {
     self.addBOS = vocabulary.addBOS ?? (isSPM ? true : selection?.addBOSDefault ?? false)
     self.addEOS = vocabulary.addEOS ?? false
     self.addSpacePrefix = vocabulary.addSpacePrefix ?? isSPM
+    self.metaspacePrefix = vocabulary.metaspacePrefix
     self.cleanSpaces = isSPM ? false : selection?.cleanSpaces ?? true
     self.attributes = attributes
     self.texts = texts
