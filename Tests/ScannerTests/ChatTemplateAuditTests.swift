@@ -1,3 +1,4 @@
+import Foundation
 import Formats
 import Testing
 @testable import Scanner
@@ -34,6 +35,38 @@ import Testing
     #expect(gate.severity == .high)
     #expect(Set(out.triggers.map(\.text)) == ["password", "bank"])
     #expect(out.triggers.first?.target?.contains("198.51.100.99") == true)
+  }
+
+  /// A Hugging Face folder whose template lives in `chat_template.jinja` (transformers' own file, which overrides
+  /// tokenizer_config.json) is audited, and so is a named template in `additional_chat_templates/`; the runtime
+  /// renders with the .jinja one.
+  @Test func templateFilesOfAFolderAreAudited() throws {
+    let gguf = try GGUFFile.open(path: CLI.repoRoot + "/samples/static/template-content-gate.q8_0.gguf")
+    let attack = try #require(gguf.metadata.first { $0.key == "tokenizer.chat_template" }?.value.string)
+    let clean = CLI.repoRoot + "/samples/tiny/clean/hf"
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("scan-template-files-\(UInt32.random(in: 0...UInt32.max))")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try FileManager.default.createDirectory(at: dir.appendingPathComponent("additional_chat_templates"), withIntermediateDirectories: true)
+    for name in ["config.json", "tokenizer.json", "model.safetensors"] {
+      try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent(name).path, withDestinationPath: clean + "/" + name)
+    }
+    try Data(#"{"bos_token": "<|im_start|>", "eos_token": "<|im_end|>"}"#.utf8).write(to: dir.appendingPathComponent("tokenizer_config.json"))
+    try Data(attack.utf8).write(to: dir.appendingPathComponent("chat_template.jinja"))
+    try Data(attack.utf8).write(to: dir.appendingPathComponent("additional_chat_templates/tool_use.jinja"))
+
+    let folder = try #require(HuggingFaceFolder.recognise(dir.path))
+    #expect(folder.chatTemplateFiles.map { $0.split(separator: "/").last.map(String.init) } == ["chat_template.jinja", "tool_use.jinja"])
+    #expect(!folder.otherFiles.contains { $0.hasSuffix("chat_template.jinja") })
+    let out = ChatTemplateAudit.audit(try ModelInput.open(path: dir.path))
+    let gates = out.findings.filter { $0.ruleID == "TPL-002" }
+    #expect(gates.count == 2, "\(out.findings.map { "\($0.ruleID) \($0.file ?? "")" })")
+    #expect(gates.contains { $0.file?.hasSuffix("/chat_template.jinja") == true && $0.severity == .high })
+    #expect(gates.contains { $0.file?.hasSuffix("/additional_chat_templates/tool_use.jinja") == true })
+    #expect(Set(out.triggers.map(\.text)) == ["password", "bank"])
+
+    let generator = try TextGenerator.load(path: dir.path, threads: 1, numerics: .float)
+    let rendered = try generator.renderChat([.message(role: "user", content: "my bank password")])
+    #expect(rendered.contains("198.51.100.99"), "\(rendered)")
   }
 
   /// A date-gated injection is found and its date literal becomes a candidate.

@@ -35,17 +35,38 @@ public enum ChatTemplateAudit {
         return Source(name: e.key, text: s, file: g.file.path, byteOffset: e.valueByteOffset)
       }
     case .safetensors(_, _, let folder):
-      guard let path = folder?.tokenizerConfigJSON, let f = try? MappedFile(path: path),
-            let doc = try? f.withBytes({ (b) throws(JSONError) in try JSONParser.parse(b) }) else { return [] }
-      switch doc.value["chat_template"] {
-      case .string(let s): return [Source(name: "chat_template", text: s, file: path, byteOffset: nil)]
-      case .array(let items):
-        return items.compactMap { item in
-          guard let t = item["template"]?.string else { return nil }
-          return Source(name: "chat_template." + (item["name"]?.string ?? "?"), text: t, file: path, byteOffset: nil)
+      guard let folder else { return [] }
+      // Every template any reader could pick: the template files (chat_template.jinja wins in transformers) and
+      // tokenizer_config.json's (older readers), so a payload cannot hide in the one we would not look at.
+      var out: [Source] = []
+      for path in folder.chatTemplateFiles {
+        if path.hasSuffix(".jinja") {
+          guard let f = try? MappedFile(path: path) else { continue }
+          let text = f.withBytes { String(decoding: $0, as: UTF8.self) }
+          let name = path.hasSuffix("/chat_template.jinja")
+            ? "chat_template.jinja" : "additional_chat_templates/" + (path.split(separator: "/").last.map(String.init) ?? "?")
+          out.append(Source(name: name, text: text, file: path, byteOffset: 0))
+        } else {
+          out += jsonTemplates(path, prefix: "chat_template.json")
         }
-      default: return []
       }
+      if let path = folder.tokenizerConfigJSON { out += jsonTemplates(path, prefix: "chat_template") }
+      return out
+    }
+  }
+
+  /// The `chat_template` member of a JSON file: one string, or a list of `{name, template}`.
+  static func jsonTemplates(_ path: String, prefix: String) -> [Source] {
+    guard let f = try? MappedFile(path: path),
+          let doc = try? f.withBytes({ (b) throws(JSONError) in try JSONParser.parse(b) }) else { return [] }
+    switch doc.value["chat_template"] {
+    case .string(let s): return [Source(name: prefix, text: s, file: path, byteOffset: nil)]
+    case .array(let items):
+      return items.compactMap { item in
+        guard let t = item["template"]?.string else { return nil }
+        return Source(name: prefix + "." + (item["name"]?.string ?? "?"), text: t, file: path, byteOffset: nil)
+      }
+    default: return []
     }
   }
 

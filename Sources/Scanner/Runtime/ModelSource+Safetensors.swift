@@ -187,8 +187,8 @@ extension LanguageModel {
 }
 
 extension TextGenerator {
-  /// Model, tokenizer (`tokenizer.json` + `tokenizer_config.json`) and chat template
-  /// (`tokenizer_config.json` `chat_template`: a string, or the entry named "default" of a list).
+  /// Model, tokenizer (`tokenizer.json` + `tokenizer_config.json`) and chat template (`chat_template.jinja`, else
+  /// `tokenizer_config.json` `chat_template`: a string, or the entry named "default" of a list).
   static func loadFolder(_ folder: HuggingFaceFolder, threads: Int?, numerics: Numerics) throws(GenerationError) -> TextGenerator {
     let model = try LanguageModel.load(huggingFace: folder, threads: threads, numerics: numerics)
     guard let tokenizerPath = folder.tokenizerJSON else {
@@ -203,18 +203,21 @@ extension TextGenerator {
     let tokenizerBytes = try bytes(tokenizerPath)
     let tokenizer: Tokenizer
     do { tokenizer = try Tokenizer(tokenizerJSON: tokenizerBytes, tokenizerConfig: configBytes) } catch { throw .tokenizer(error) }
-    var template: ChatTemplate?
-    if let configPath = folder.tokenizerConfigJSON {
-      let source: String?
+    // transformers' precedence: chat_template.jinja, then tokenizer_config.json's chat_template.
+    var source: String?
+    if let jinja = folder.chatTemplateFiles.first(where: { $0.hasSuffix("/chat_template.jinja") }) {
+      source = String(decoding: try bytes(jinja), as: UTF8.self)
+    } else if let configPath = folder.tokenizerConfigJSON {
       switch try ModelSource.readJSON(configPath)["chat_template"] {
       case .string(let s): source = s
       case .array(let items):
         source = items.first { $0["name"]?.string == "default" }?["template"]?.string ?? items.first?["template"]?.string
       default: source = nil
       }
-      if let source {
-        do { template = try ChatTemplate.parse(source) } catch { throw .template(error) }
-      }
+    }
+    var template: ChatTemplate?
+    if let source {
+      do { template = try ChatTemplate.parse(source) } catch { throw .template(error) }
     }
     return TextGenerator(model: model, tokenizer: tokenizer, chatTemplate: template, path: folder.path)
   }
