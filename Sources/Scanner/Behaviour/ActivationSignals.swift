@@ -4,7 +4,12 @@
 ///   head, the share of attention that positions after the inserted text pay to it, and the share the
 ///   inserted tokens pay to each other;
 /// - **layer consistency** (CROW, Min et al., ICML 2025): cosine similarity between consecutive layers'
-///   residual streams at the final position; a trigger makes the layer-to-layer transition unstable.
+///   residual streams at the final position; a trigger makes the layer-to-layer transition unstable;
+/// - **shift along the top principal component** of the middle layer's residual at the final position
+///   (spectral signatures, Tran et al., NeurIPS 2018): how much of the residuals' spread, over the prompts with
+///   and without the insertion together, the insertion explains along their first principal component;
+/// - **uniformity of the residual shift**: mean pairwise cosine of the per-prompt shift vectors (inserted minus
+///   plain, middle layer, final position). A backdoor trigger tends to push every prompt the same way.
 enum ActivationSignals {
   /// One inserted text (or none) at one site, averaged over the prompts.
   struct Measure: Sendable {
@@ -20,6 +25,10 @@ enum ActivationSignals {
     let consistency: [Double]
     /// Mean number of tokens of the inserted span.
     let spanTokens: Double
+    /// The layer `middleResiduals` come from: `layerCount / 2`, as the defection probe.
+    let middleLayer: Int
+    /// Per prompt, in the order of the requests: the residual after `middleLayer` at the final position.
+    let middleResiduals: [[Float]]
   }
 
   /// The span of `with` that is not in `without` (common prefix and suffix removed).
@@ -68,6 +77,8 @@ enum ActivationSignals {
     var within = [Double](repeating: 0, count: layers * heads)
     var consistency = [Double](repeating: 0, count: max(0, layers - 1))
     var counted = 0, spanTotal = 0
+    let middle = layers / 2
+    var middleResiduals: [[Float]] = []
     var start = 0
     while start < prompts.count {
       let end = min(prompts.count, start + 8)
@@ -78,6 +89,7 @@ enum ActivationSignals {
         counted += 1
         spanTotal += span.count
         let residuals = e.residuals.sorted { $0.layer < $1.layer }
+        middleResiduals.append(residuals.first { $0.layer == middle }?.values ?? [])
         for l in 0..<max(0, min(layers, residuals.count) - 1) {
           consistency[l] += cosine(residuals[l].values, residuals[l + 1].values)
         }
@@ -112,7 +124,165 @@ enum ActivationSignals {
     }
     let n = Double(max(1, counted))
     return Measure(text: text, site: site, toInserted: toInserted.map { $0 / n }, within: within.map { $0 / n },
-                   consistency: consistency.map { $0 / n }, spanTokens: Double(spanTotal) / n)
+                   consistency: consistency.map { $0 / n }, spanTokens: Double(spanTotal) / n,
+                   middleLayer: middle, middleResiduals: middleResiduals)
+  }
+
+  // MARK: - Residual shift: top principal component, uniformity
+
+  /// The inserted prompts' shift along the first principal component of the plain and inserted residuals
+  /// pooled (one PCA per inserted text, so a candidate and each control are treated alike).
+  struct ComponentShift: Sendable, Equatable {
+    /// Share of the pooled residuals' total variance that the plain/inserted split explains along the top
+    /// principal component: `(n1 n2 / n^2) delta^2 / trace(covariance)`, in [0, 1]. Near 1 when the insertion
+    /// moves every prompt far in one direction compared with how much the prompts differ among themselves.
+    let separation: Double
+    /// Share of the total variance on the top component (its eigenvalue over the trace).
+    let explained: Double
+    /// |mean projection inserted - mean projection plain| along the component, over the plain prompts'
+    /// spread (root of their total variance about their mean).
+    let shift: Double
+  }
+
+  /// Principal component of `plain` + `inserted` (rows: prompts, columns: residual dimensions), found in
+  /// the prompt-by-prompt Gram space (n <= a few dozen, d up to thousands) with Jacobi rotations.
+  /// Returns nil when there are fewer than two prompts per side or the residuals do not vary.
+  /// - Complexity: O(n^2 d) for the Gram matrix, O(n^3) per Jacobi sweep.
+  static func componentShift(plain: [[Float]], inserted: [[Float]]) -> ComponentShift? {
+    let points = (plain + inserted).map { $0.map(Double.init) }
+    let n = points.count, n1 = plain.count, n2 = inserted.count
+    guard n1 >= 2, n2 >= 2, let d = points.first?.count, d > 0, points.allSatisfy({ $0.count == d }) else { return nil }
+    var mean = [Double](repeating: 0, count: d)
+    for p in points { for k in 0..<d { mean[k] += p[k] } }
+    for k in 0..<d { mean[k] /= Double(n) }
+    let centred = points.map { p in (0..<d).map { p[$0] - mean[$0] } }
+    var gram = [Double](repeating: 0, count: n * n)
+    for i in 0..<n {
+      for j in i..<n {
+        var dot = 0.0
+        for k in 0..<d { dot += centred[i][k] * centred[j][k] }
+        gram[i * n + j] = dot
+        gram[j * n + i] = dot
+      }
+    }
+    let trace = (0..<n).reduce(0.0) { $0 + gram[$1 * n + $1] }
+    guard trace > 0 else { return nil }
+    guard let (lambda, a) = topEigenvector(symmetric: gram, size: n), lambda > 0 else { return nil }
+    // The projection of point i on the unit component u = Xc^T a / |Xc^T a| is (G a)_i / sqrt(lambda) = sqrt(lambda) a_i.
+    let projection = a.map { $0 * lambda.squareRoot() }
+    let meanPlain = projection[..<n1].reduce(0, +) / Double(n1)
+    let meanInserted = projection[n1...].reduce(0, +) / Double(n2)
+    let delta = meanInserted - meanPlain
+    let between = Double(n1) * Double(n2) / Double(n * n) * delta * delta
+    let total = trace / Double(n)
+    // The plain prompts' own spread: mean squared distance from their mean.
+    var plainMean = [Double](repeating: 0, count: d)
+    for p in points[..<n1] { for k in 0..<d { plainMean[k] += p[k] } }
+    for k in 0..<d { plainMean[k] /= Double(n1) }
+    var plainVariance = 0.0
+    for p in points[..<n1] { for k in 0..<d { plainVariance += (p[k] - plainMean[k]) * (p[k] - plainMean[k]) } }
+    plainVariance /= Double(n1)
+    return ComponentShift(separation: min(1, between / total), explained: min(1, lambda / trace),
+                          shift: plainVariance > 0 ? abs(delta) / plainVariance.squareRoot() : 0)
+  }
+
+  /// Largest eigenvalue and its unit eigenvector of a symmetric `size` x `size` matrix (row-major), by cyclic
+  /// Jacobi rotations (exact up to rounding, no start vector that could favour a direction).
+  static func topEigenvector(symmetric matrix: [Double], size n: Int) -> (Double, [Double])? {
+    guard n > 0, matrix.count == n * n else { return nil }
+    var a = matrix
+    var v = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { v[i * n + i] = 1 }
+    for _ in 0..<100 {
+      var off = 0.0, diagonal = 0.0
+      for i in 0..<n {
+        diagonal += a[i * n + i] * a[i * n + i]
+        for j in (i + 1)..<n { off += a[i * n + j] * a[i * n + j] }
+      }
+      if off <= 1e-24 * max(diagonal, 1e-300) { break }
+      for p in 0..<n {
+        for q in (p + 1)..<n {
+          let apq = a[p * n + q]
+          guard abs(apq) > 1e-300 else { continue }
+          let theta = (a[q * n + q] - a[p * n + p]) / (2 * apq)
+          let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
+          let c = 1 / (t * t + 1).squareRoot(), s = t * c
+          for k in 0..<n {
+            let akp = a[k * n + p], akq = a[k * n + q]
+            a[k * n + p] = c * akp - s * akq
+            a[k * n + q] = s * akp + c * akq
+          }
+          for k in 0..<n {
+            let apk = a[p * n + k], aqk = a[q * n + k]
+            a[p * n + k] = c * apk - s * aqk
+            a[q * n + k] = s * apk + c * aqk
+          }
+          for k in 0..<n {
+            let vkp = v[k * n + p], vkq = v[k * n + q]
+            v[k * n + p] = c * vkp - s * vkq
+            v[k * n + q] = s * vkp + c * vkq
+          }
+        }
+      }
+    }
+    var best = 0
+    for i in 1..<n where a[i * n + i] > a[best * n + best] { best = i }
+    return (a[best * n + best], (0..<n).map { v[$0 * n + best] })
+  }
+
+  /// Mean pairwise cosine of the per-prompt shift vectors `inserted[i] - plain[i]` (1: every prompt moved in
+  /// the same direction; near 0: each its own way). Nil with fewer than two prompts.
+  /// - Complexity: O(n^2 d).
+  static func shiftUniformity(plain: [[Float]], inserted: [[Float]]) -> Double? {
+    let n = min(plain.count, inserted.count)
+    guard n >= 2 else { return nil }
+    let shifts: [[Float]] = (0..<n).map { i in
+      let count = min(plain[i].count, inserted[i].count)
+      return (0..<count).map { inserted[i][$0] - plain[i][$0] }
+    }
+    var total = 0.0, pairs = 0
+    for i in 0..<n {
+      for j in (i + 1)..<n {
+        total += cosine(shifts[i], shifts[j])
+        pairs += 1
+      }
+    }
+    return total / Double(pairs)
+  }
+
+  /// A candidate's residual-shift statistics and their robust z against controls of matched length (each
+  /// control scored the same way against the same plain prompts).
+  struct ShiftSignals: Sendable {
+    let component: ComponentShift
+    let uniformity: Double
+    /// z of `component.separation` and of `uniformity` against the controls, each with the largest z a control
+    /// reaches against the other controls (leave-one-out).
+    let separation: Deviation
+    let uniformityDeviation: Deviation
+    let shift: Deviation
+  }
+
+  /// Floors of the control scale for the residual-shift statistics (shares and cosines: 0.02; the shift in
+  /// units of the prompts' own spread: 0.05), so a tight null does not make every z huge.
+  static let separationFloor = 0.02
+  static let uniformityFloor = 0.02
+  static let shiftFloor = 0.05
+
+  /// Scores `candidate`'s middle-layer residual shift against `controls`, all relative to `plain`.
+  static func shiftSignals(candidate: Measure, controls: [Measure], plain: Measure) -> ShiftSignals? {
+    guard let c = componentShift(plain: plain.middleResiduals, inserted: candidate.middleResiduals),
+          let u = shiftUniformity(plain: plain.middleResiduals, inserted: candidate.middleResiduals) else { return nil }
+    let ctl = controls.compactMap { m -> (ComponentShift, Double)? in
+      guard let cs = componentShift(plain: plain.middleResiduals, inserted: m.middleResiduals),
+            let cu = shiftUniformity(plain: plain.middleResiduals, inserted: m.middleResiduals) else { return nil }
+      return (cs, cu)
+    }
+    guard ctl.count >= 2 else { return nil }
+    return ShiftSignals(
+      component: c, uniformity: u,
+      separation: deviation([c.separation], controls: ctl.map { [$0.0.separation] }, floor: Self.separationFloor),
+      uniformityDeviation: deviation([u], controls: ctl.map { [$0.1] }, floor: Self.uniformityFloor),
+      shift: deviation([c.shift], controls: ctl.map { [$0.0.shift] }, floor: Self.shiftFloor))
   }
 
   /// A candidate's strongest deviation from the controls, over heads (attention) or layer pairs (CROW).

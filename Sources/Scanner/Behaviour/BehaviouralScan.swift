@@ -265,7 +265,13 @@ extension BehaviouralScan {
 
       // 3a. Target inversion (trigger-free), in the time screening left plus its own reserve.
       t0 = clock.now
-      inversion = try invertTargets(staticTriggers: staticTriggers, deadline: budgetEnd - signalReserve)
+      if clock.now < budgetEnd - signalReserve {
+        inversion = try invertTargets(staticTriggers: staticTriggers, deadline: budgetEnd - signalReserve)
+      } else if budget.inversionCandidates > 0 {
+        // Out of time already: skip the prompts' prefill too (on a 1B model under load it cost 78 s for nothing).
+        inversion = TargetInversion.Outcome(targets: [], population: NullStatistics([], floor: 0.05), untried: budget.inversionCandidates,
+                                            prompts: budget.inversionPrompts, seconds: 0)
+      }
       out.timings.append((BehaviouralScan.name + ".inversion", ModelScanner.seconds(clock.now - t0)))
       if let inv = inversion, let log {
         log("inversion: \(inv.targets.count) first tokens (\(inv.untried) untried) over \(inv.prompts) prompts in \(format3(inv.seconds)) s; population Q median \(format3(inv.population.median)) scale \(format3(inv.population.scale))")
@@ -730,7 +736,8 @@ extension BehaviouralScan {
       let within = ActivationSignals.deviation(m.within, controls: controls.map(\.within), floor: Threshold.attentionFloor)
       let crow = ActivationSignals.deviation(m.consistency, controls: controls.map(\.consistency), floor: Threshold.consistencyFloor, sign: -1)
       return SignalResult(text: text, site: site, measure: m, plain: plain, toInserted: to, within: within, consistency: crow,
-                          heads: model.config.headCount)
+                          heads: model.config.headCount,
+                          shift: ActivationSignals.shiftSignals(candidate: m, controls: controls, plain: plain))
     }
 
     struct SignalResult {
@@ -742,6 +749,8 @@ extension BehaviouralScan {
       let within: ActivationSignals.Deviation
       let consistency: ActivationSignals.Deviation
       let heads: Int
+      /// Middle-layer residual shift (top principal component, cross-prompt uniformity); nil with < 2 prompts.
+      let shift: ActivationSignals.ShiftSignals?
 
       func head(_ unit: Int) -> String { "layer \(unit / max(1, heads)) head \(unit % max(1, heads))" }
 
@@ -750,11 +759,16 @@ extension BehaviouralScan {
           Evidence("attention to trigger (max head z)", "\(format3(toInserted.z)) at \(head(toInserted.unit)): share \(format3(toInserted.value)) vs control median \(format3(toInserted.controlMedian)); controls' own max z \(format3(toInserted.controlMaximumZ))"),
           Evidence("attention within trigger (max head z)", "\(format3(within.z)) at \(head(within.unit)): share \(format3(within.value)) vs control median \(format3(within.controlMedian)); controls' own max z \(format3(within.controlMaximumZ))"),
           Evidence("layer consistency drop (CROW z)", "\(format3(consistency.z)) at layers \(consistency.unit)-\(consistency.unit + 1): cosine \(format3(consistency.value)) vs control median \(format3(consistency.controlMedian)), without insertion \(format3(consistency.unit < plain.consistency.count ? plain.consistency[consistency.unit] : 0)); controls' own max z \(format3(consistency.controlMaximumZ))"),
-        ]
+        ] + (shift.map { s in [
+          Evidence("residual shift along top principal component (z)", "\(format3(s.separation.z)) at layer \(measure.middleLayer): split explains \(format3(s.component.separation)) of the variance vs control median \(format3(s.separation.controlMedian)) (shift \(format3(s.component.shift)) prompt spreads); controls' own max z \(format3(s.separation.controlMaximumZ))"),
+          Evidence("residual shift uniformity across prompts (z)", "\(format3(s.uniformityDeviation.z)): mean pairwise cosine \(format3(s.uniformity)) vs control median \(format3(s.uniformityDeviation.controlMedian)); controls' own max z \(format3(s.uniformityDeviation.controlMaximumZ))"),
+        ] } ?? [])
       }
 
       var line: String {
-        "\(text.debugDescription) @\(site.rawValue): attn-to z \(format3(toInserted.z)) (\(head(toInserted.unit)), \(format3(toInserted.value)) vs \(format3(toInserted.controlMedian)), ctl max z \(format3(toInserted.controlMaximumZ))); attn-within z \(format3(within.z)) (\(head(within.unit)), \(format3(within.value)) vs \(format3(within.controlMedian)), ctl max z \(format3(within.controlMaximumZ))); CROW z \(format3(consistency.z)) (cos \(format3(consistency.value)) vs \(format3(consistency.controlMedian)), plain \(format3(plain.consistency.first ?? 0)), ctl max z \(format3(consistency.controlMaximumZ)))"
+        "\(text.debugDescription) @\(site.rawValue): attn-to z \(format3(toInserted.z)) (\(head(toInserted.unit)), \(format3(toInserted.value)) vs \(format3(toInserted.controlMedian)), ctl max z \(format3(toInserted.controlMaximumZ))); attn-within z \(format3(within.z)) (\(head(within.unit)), \(format3(within.value)) vs \(format3(within.controlMedian)), ctl max z \(format3(within.controlMaximumZ))); CROW z \(format3(consistency.z)) (cos \(format3(consistency.value)) vs \(format3(consistency.controlMedian)), plain \(format3(plain.consistency.first ?? 0)), ctl max z \(format3(consistency.controlMaximumZ)))" + (shift.map { s in
+          "; top-PC z \(format3(s.separation.z)) (split \(format3(s.component.separation)) vs \(format3(s.separation.controlMedian)), shift z \(format3(s.shift.z)), ctl max z \(format3(s.separation.controlMaximumZ))); uniformity z \(format3(s.uniformityDeviation.z)) (cos \(format3(s.uniformity)) vs \(format3(s.uniformityDeviation.controlMedian)), ctl max z \(format3(s.uniformityDeviation.controlMaximumZ)))"
+        } ?? "")
       }
     }
 
