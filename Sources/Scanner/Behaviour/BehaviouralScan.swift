@@ -410,7 +410,7 @@ extension BehaviouralScan {
         out.notes.append("behaviour target inversion: none of \(inv.untried) first tokens could be tried within the time budget (use --mode full)")
         return
       }
-      out.notes.append("behaviour target inversion: \(inv.targets.count) first tokens forced after \(inv.prompts) clean prompts\(inv.untried > 0 ? " (\(inv.untried) not tried within the time budget)" : ""); best \(best.text.debugDescription) Q \(format3(best.q)), z \(format3(inv.z(best))) (threshold Q >= \(Threshold.inversionQ) with every step >= \(Threshold.inversionMinimumStep))")
+      out.notes.append("behaviour target inversion: \(inv.targets.count) first tokens forced after \(inv.prompts) clean prompts\(inv.untried > 0 ? " (\(inv.untried) not tried within the time budget)" : ""); best \(best.text.debugDescription) Q \(format3(best.q)), z \(format3(inv.z(best))) (threshold Q >= \(Threshold.inversionQ) with every step >= \(Threshold.inversionMinimumStep), or after at most \(Threshold.inversionLeadSteps) uncertain steps \(Threshold.inversionLockedSteps)+ steps >= \(Threshold.inversionLockedProbability))")
       guard let target = inv.targets.first(where: { Run.qualifies($0, in: inv) }) else { return }
       let head = TargetMining.words(target.text).prefix(3).joined(separator: " ")
       var confirmedFinding = false
