@@ -153,6 +153,11 @@ def main():
               f"{ours[f'{num}.batch32x16_single_s']:.3f} s = {ours[f'{num}.batch32x16_speedup']:.2f}x; CPU "
               f"{ours[f'{num}.batch32x16_batched_cpu_s']:.3f} s vs {ours[f'{num}.batch32x16_single_cpu_s']:.3f} s = "
               f"{ours[f'{num}.batch32x16_speedup_cpu']:.2f}x (goal >= 3x)")
+        if f"{num}.gen32x16k8_speedup" in ours:
+            print(f"[{num}] 32 prompts x 16 tokens + 8 generated tokens each (what the detectors run), generateBatch vs "
+                  f"32 single generate calls: wall {ours[f'{num}.gen32x16k8_batched_s']:.3f} s vs "
+                  f"{ours[f'{num}.gen32x16k8_single_s']:.3f} s = {ours[f'{num}.gen32x16k8_speedup']:.2f}x; CPU "
+                  f"{ours[f'{num}.gen32x16k8_speedup_cpu']:.2f}x")
         print(f"[{num}] decode step of N sequences vs N single steps (speedup = N x one-sequence step / N-sequence step):")
         for n in DECODE_NS:
             s = ours.get(f"{num}.decode{n}_step_s")

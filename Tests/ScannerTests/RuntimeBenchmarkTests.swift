@@ -91,6 +91,23 @@ struct RuntimeBenchmarkTests {
         result[key + "batch32x16_batched_cpu_s"] = batched.cpu
         result[key + "batch32x16_speedup_cpu"] = single.cpu / batched.cpu
       }
+      do {
+        // What the behavioural detectors run: 32 prompts of 16 tokens, each followed by K = 8 greedy tokens.
+        // Single: one session per prompt (a 16-token GEMM, then 8 matrix-vector steps); batched: generateBatch.
+        let prompts = (0..<32).map { _ in tokens(16) }
+        let k = 8
+        var single = (wall: Double.infinity, cpu: Double.infinity), batched = single
+        for _ in 0..<reps {
+          let a = try Self.measure { for p in prompts { _ = try model.generate(prompt: p, maxTokens: k) } }
+          let b = try Self.measure { _ = try model.generateBatch(prompts: prompts, maxTokens: k) }
+          single = (min(single.wall, a.wall), min(single.cpu, a.cpu))
+          batched = (min(batched.wall, b.wall), min(batched.cpu, b.cpu))
+        }
+        result[key + "gen32x16k8_single_s"] = single.wall
+        result[key + "gen32x16k8_batched_s"] = batched.wall
+        result[key + "gen32x16k8_speedup"] = single.wall / batched.wall
+        result[key + "gen32x16k8_speedup_cpu"] = single.cpu / batched.cpu
+      }
       // Decode steps (what generateBatch runs per generated token): N sequences with 16-token prompts each
       // take `steps` one-token steps together; per-step time vs N times the one-sequence step.
       let steps = 8

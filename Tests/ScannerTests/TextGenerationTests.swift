@@ -132,7 +132,7 @@ import Testing
     #expect(agree == prompt.count)
   }
 
-  // Gated by SCAN_RUNTIME_REFS: greedy ids on SmolLM2 still diverge from llama.cpp (see HANDOVER, parity).
+  // Gated by SCAN_RUNTIME_REFS (slow real-model run); under .llamaCpp the ids and logits equal llama.cpp's (runtime4: bit-exact).
   static let realCases = ProcessInfo.processInfo.environment["SCAN_RUNTIME_REFS"] == "1" ? cases("generate-refs-real.json") : []
 
   /// SmolLM2-135M-Instruct Q4_1: prompt ids and greedy continuations equal llama.cpp's (raw and chat).

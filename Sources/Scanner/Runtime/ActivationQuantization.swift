@@ -3,9 +3,10 @@ import Formats
 // llama.cpp's CPU backend converts the activation row to the weight type's "vec_dot_type" before every
 // product with a quantized weight (ggml-cpu `ggml_compute_forward_mul_mat`: `from_float` into wdata,
 // then `vec_dot`). The integer block products are exact, so the only rounding llama.cpp adds is the
-// activation's own quantization. We reproduce it by writing the values the integer dot sees
-// (scale x integer) back as floats: our float kernels then compute the same block sums exactly
-// (|sum| < 2^24 inside a block), up to the float summation order of the per-block results.
+// activation's own quantization. Q8_0/Q8_1 activations are kept as integer quants plus per-block
+// scales and sums, and multiplied by kernels in ggml's exact float order (GGMLDots.swift); Q8_K
+// activations are written back as their grid values (scale x integer), which our float kernels sum
+// exactly inside a block (|sum| < 2^24), up to the float summation order of the per-block results.
 // Written from the behaviour of ggml-cpu's AVX2 `quantize_row_q8_0` / `quantize_row_q8_1`
 // and `quantize_row_q8_K_ref` (read, not copied).
 
@@ -13,8 +14,9 @@ import Formats
 enum ActivationFormat: Equatable {
   /// F32 weights: used as is.
   case exact
-  /// Q8_0 (and Q8_1) blocks of 32: d = fp16(amax / 127), q = round-half-even(x * 127 / amax).
-  /// Q4_1/Q5_1 weights (Q8_1) also see the block sum stored as fp16(d_unrounded * sum(q)).
+  /// Q8_0 (and Q8_1) blocks of 32: d = fp16(amax / 127), q = round-half-even(x * 127 / amax), kept as
+  /// integer quants plus per-block (d, s) for the exact ggml-order kernels (GGMLDots.swift);
+  /// Q4_1/Q5_1 weights (Q8_1) also see the block sum s = fp16(d_unrounded * sum(q)).
   case q8
   /// Q8_K blocks of 256: iscale = -127 / (signed value of largest magnitude), q = min(127,
   /// round-half-even(iscale * x)), d = 1 / iscale (float32).
@@ -42,28 +44,28 @@ extension GGMLType {
   var usesQ8_1Sum: Bool { self == .q4_1 || self == .q5_1 }
 }
 
-/// Writes the Q8_0/Q8_1 grid values of `x` to `out` and, per block, the difference between the fp16
-/// block sum llama.cpp's Q8_1 keeps and the exact sum of the written values (`sumCorrection`).
-// x (count,), count % 32 == 0 -> out (count,), sumCorrection (count / 32,)
-func quantizeQ8(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ sumCorrection: UnsafeMutablePointer<Float>, _ count: Int) {
+/// Quantizes `x` to Q8_0/Q8_1 blocks of 32 as ggml-cpu's AVX2 `quantize_row_q8_0`/`quantize_row_q8_1`:
+/// `q` receives the integer quants (as floats), `meta` per block (d, s): d = fp16(amax / 127) and
+/// s = fp16(unrounded d * sum(q)) (the Q8_1 block sum Q4_1/Q5_1 dots use; Q8_0 partners ignore it).
+// x (count,), count % 32 == 0 -> q (count,), meta (2 * count / 32,)
+func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, _ count: Int) {
   for b in 0..<(count / 32) {
-    let p = x + b &* 32, o = out + b &* 32
+    let p = x + b &* 32, o = q + b &* 32
     let v0 = load8(p), v1 = load8(p + 8), v2 = load8(p + 16), v3 = load8(p + 24)
     let m = pointwiseMax(pointwiseMax(abs8(v0), abs8(v1)), pointwiseMax(abs8(v2), abs8(v3)))
     let amax = m.max()
     let d = amax / 127
-    let dh = Float(Float16(d))
     let id: Float = amax != 0 ? 127 / amax : 0
     let q0 = roundHalfEven(v0 * id), q1 = roundHalfEven(v1 * id)
     let q2 = roundHalfEven(v2 * id), q3 = roundHalfEven(v3 * id)
-    store8(q0 * dh, o)
-    store8(q1 * dh, o + 8)
-    store8(q2 * dh, o + 16)
-    store8(q3 * dh, o + 24)
+    store8(q0, o)
+    store8(q1, o + 8)
+    store8(q2, o + 16)
+    store8(q3, o + 24)
     // Integer-valued floats: the sum is exact (|sum| <= 32 * 127).
     let qSum = ((q0 + q1) + (q2 + q3)).sum()
-    // dh * qSum is exact too (11 + 12 significant bits), so this is exactly what the fp16 sum adds.
-    sumCorrection[b] = Float(Float16(d * qSum)) - dh * qSum
+    meta[2 &* b] = Float(Float16(d))
+    meta[2 &* b &+ 1] = Float(Float16(d * qSum))
   }
 }
 
@@ -144,32 +146,23 @@ func roundToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
   }
 }
 
-/// Converts `rows` rows of `width` activations to `format`'s grid, writing to `out` (and, for `.q8`,
-/// the fp16 block-sum corrections to `sumCorrection`, `width / 32` per row).
-// x (rows, width) -> out (rows, width); sumCorrection (rows, width / 32)
+/// Converts `rows` rows of `width` activations to `format`, writing to `out` (for `.q8` the integer
+/// quants, with each block's (d, s) in `meta`, `2 * width / 32` floats per row).
+// x (rows, width) -> out (rows, width); meta (rows, 2 * width / 32)
 func quantizeActivations(
   _ format: ActivationFormat, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-  _ sumCorrection: UnsafeMutablePointer<Float>, rows: Int, width: Int
+  _ meta: UnsafeMutablePointer<Float>, rows: Int, width: Int
 ) {
   switch format {
   case .exact: out.update(from: x, count: rows &* width)
   case .q8:
-    for r in 0..<rows { quantizeQ8(x + r &* width, out + r &* width, sumCorrection + r &* (width / 32), width) }
+    let stride = 2 &* (width / 32)
+    for r in 0..<rows { quantizeQ8Blocks(x + r &* width, out + r &* width, meta + r &* stride, width) }
   case .q8K:
     for r in 0..<rows { quantizeQ8K(x + r &* width, out + r &* width, width) }
   case .f16: roundToF16(x, out, rows &* width)
   case .bf16: roundToBF16(x, out, rows &* width)
   }
-}
-
-/// The Q8_1 minimum term llama.cpp adds beyond ours for one Q4_1/Q5_1 row: sum over blocks of
-/// m_block * (fp16 activation block sum - exact block sum).
-// row: blockCount blocks of `blockBytes` (m at byte 2) -> scalar
-@inline(__always)
-func q8_1SumCorrection(_ row: UnsafeRawPointer, blockBytes: Int, _ correction: UnsafePointer<Float>, _ blockCount: Int) -> Float {
-  var s: Float = 0
-  for b in 0..<blockCount { s += half(row, b &* blockBytes &+ 2) * correction[b] }
-  return s
 }
 
 /// Round half to even for |v| < 2^22 by adding and removing 1.5 * 2^23 (one add and one subtract: the

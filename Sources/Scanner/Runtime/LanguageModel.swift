@@ -101,6 +101,7 @@ public final class LanguageModel: @unchecked Sendable {
         tokens[j] = t
         state.tokenSequence[j] = s
         state.tokenPosition[j] = next[s]
+        state.tokenInGroup[j] = prompts[s].count > 1
         next[s] += 1
       }
       tokens.withUnsafeBufferPointer { tb in
@@ -195,6 +196,7 @@ public final class InferenceSession {
         for j in 0..<n {
           state.tokenSequence[j] = 0
           state.tokenPosition[j] = position + start + j
+          state.tokenInGroup[j] = tokens.count > 1
         }
         // safe: tokens is non-empty
         model.transformer.forward(state, tokens: tb.baseAddress! + start, count: n, sink: sink)

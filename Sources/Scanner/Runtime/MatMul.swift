@@ -29,23 +29,20 @@ let gemmPanelFloats = 48 * 1024
 func gemmTokenBlock(columns: Int) -> Int { max(3, gemmPanelFloats / max(1, columns)) }
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
-/// `sumCorrection` (Q5_1 under llama.cpp numerics): per-block fp16-sum corrections of x (see
-/// `quantizeQ8`), added through each block's minimum. (Q4_1's fused kernel takes the fp16 sums
-/// directly as `xSums`.)
-// W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1
+/// `q8Meta` (llama.cpp numerics, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights): `x` holds integer Q8 quants and
+/// `q8Meta` their per-block (d, s) (`quantizeQ8Blocks`); the row dots then follow ggml's float order.
+// W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1 float inputs
 @inline(__always)
 func matVec(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
   _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
-  sumCorrection: UnsafePointer<Float>? = nil
+  q8Meta: UnsafePointer<Float>? = nil
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
-  if let sumCorrection, w.type == .q5_1 {
-    for r in rows {
-      let row = start + r &* w.rowByteCount
-      out[r] = dotRow(w.type, row, x, xSums, cols, scratch) + q8_1SumCorrection(row, blockBytes: 24, sumCorrection, cols / 32)
-    }
+  if let q8Meta, hasGGMLQ8Kernel(w.type) {
+    let type = w.type
+    for r in rows { out[r] = ggmlDotQ8(type, start + r &* w.rowByteCount, x, q8Meta, cols / 32) }
     return
   }
   switch w.type {
@@ -58,30 +55,46 @@ func matVec(
   }
 }
 
-/// `out[t][r] = W[r] . X[t]` for `r` in `rows`, `t` in `0..<tokens`: dequantizes `gemmTileRows`
-/// weight rows at a time into `tile` and multiplies them against blocks of tokens in float.
-/// `sumCorrection` (tokens, cols / 32): as in `matVec`, per token.
+/// `out[t][r] = W[r] . X[t]` for `r` in `rows`, `t` in `0..<tokens`.
+///
+/// Float path: dequantizes `gemmTileRows` weight rows at a time into `tile` and multiplies them against
+/// blocks of tokens in float. With `rowOrder` (llama.cpp numerics) every product is computed exactly as
+/// `matVec` computes it for that token alone, so batched and single evaluation give the same bits:
+/// Q8-partner weights (`q8Meta` given, per token `2 * cols / 32` floats) through the fused ggml-order
+/// kernel, 4 tokens per decoded weight block; other types through the matrix-vector row kernel per token.
 // W (rows, cols) @ X (tokens, cols)^T -> out (tokens, ldOut) at column r
 func matMat(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
   _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>,
-  sumCorrection: UnsafePointer<Float>? = nil
+  q8Meta: UnsafePointer<Float>? = nil, rowOrder: Bool = false
 ) {
-  defer {
-    if let sumCorrection, w.type.usesQ8_1Sum {
-      let start = bases[w.fileIndex] + w.byteOffset
-      let blockBytes = w.type == .q4_1 ? 20 : 24
-      let nb = w.columns / 32
-      // The tile is free again: hold one row's block minimums there, then one SIMD dot per token.
-      for r in rows {
-        let row = start + r &* w.rowByteCount
-        for blk in 0..<nb { tile[blk] = half(row, blk &* blockBytes &+ 2) }
-        for t in 0..<tokens { out[t &* ldOut &+ r] += dotF32(tile, sumCorrection + t &* nb, nb) }
-      }
-    }
-  }
   let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
+  if let q8Meta, hasGGMLQ8Kernel(w.type) {
+    let type = w.type, nb = k / 32, ldm = 2 &* nb
+    for r in rows {
+      let row = start + r &* w.rowByteCount
+      var t = 0
+      while t &+ 4 <= tokens {
+        ggmlDotQ8x4(type, row, x + t &* k, ldx: k, q8Meta + t &* ldm, ldm: ldm, nb, out + (t &* ldOut &+ r), ldOut: ldOut)
+        t &+= 4
+      }
+      while t < tokens {
+        out[t &* ldOut &+ r] = ggmlDotQ8(type, row, x + t &* k, q8Meta + t &* ldm, nb)
+        t &+= 1
+      }
+    }
+    return
+  }
+  if rowOrder {
+    // The same row kernel matVec uses (no Q4_0/Q4_1 float inputs here: under llama.cpp numerics those
+    // weights always see Q8 blocks), token by token; the row stays in cache across the tokens.
+    for r in rows {
+      let row = start + r &* w.rowByteCount
+      for t in 0..<tokens { out[t &* ldOut &+ r] = dotRow(w.type, row, x + t &* k, x, k, tile) }
+    }
+    return
+  }
   let block = gemmTokenBlock(columns: k)
   var t0 = 0
   while t0 < tokens {

@@ -56,7 +56,7 @@ public final class MultiSequenceSession {
                    capture: CaptureRequest = .lastLogits) throws(ModelError) -> [Output] {
     let sink = CaptureSink(request: capture, sequenceCount: state.sequenceCount)
     var from = Array(repeating: Int.max, count: state.sequenceCount)
-    var flat: [(sequence: Int, token: Int32, position: Int)] = []
+    var flat: [(sequence: Int, token: Int32, position: Int, grouped: Bool)] = []
     var seen = Set<Int>()
     for (k, input) in inputs.enumerated() where !input.tokens.isEmpty {
       let s = input.sequence
@@ -65,7 +65,7 @@ public final class MultiSequenceSession {
         throw .contextFull(needed: lengths[s] + input.tokens.count, capacity: state.capacity)
       }
       for t in input.tokens { try model.checkToken(t) }
-      for (j, t) in input.tokens.enumerated() { flat.append((s, t, lengths[s] + j)) }
+      for (j, t) in input.tokens.enumerated() { flat.append((s, t, lengths[s] + j, input.tokens.count > 1)) }
       sink.lastPosition[s] = lengths[s] + input.tokens.count - 1
       if let logitsFrom, k < logitsFrom.count { from[s] = logitsFrom[k] }
     }
@@ -79,6 +79,7 @@ public final class MultiSequenceSession {
         tokens[j] = e.token
         state.tokenSequence[j] = e.sequence
         state.tokenPosition[j] = e.position
+        state.tokenInGroup[j] = e.grouped
       }
       tokens.withUnsafeBufferPointer { tb in
         // safe: tokens has batchCapacity >= n elements

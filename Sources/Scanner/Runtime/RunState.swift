@@ -42,17 +42,17 @@ final class RunState {
   // Batch bookkeeping.
   let tokenSequence: UnsafeMutablePointer<Int>
   let tokenPosition: UnsafeMutablePointer<Int>
+  /// Whether each token came in the same evaluate/step call as other tokens of its sequence (a prompt):
+  /// llama.cpp numerics then follow ggml's matrix-matrix attention order, else its single-token order.
+  let tokenInGroup: UnsafeMutablePointer<Bool>
   let logitRows: UnsafeMutablePointer<Int>
   /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
-  /// fused multiply), (3, batchCapacity, maxColumns); their block sums (3, maxColumns / 32 + 1) and Q8_1
-  /// sum corrections (3, batchCapacity, maxColumns / 32 + 1). Each slot's sums hold the exact block
-  /// sums, then (Q8 only) the fp16 Q8_1 sums Q4_1 sees.
+  /// fused multiply), (3, batchCapacity, maxColumns), and for Q8 inputs each block's (d, s),
+  /// (3, batchCapacity, 2 * (maxColumns / 32)) packed per row at 2 * (columns / 32).
   let converted: UnsafeMutablePointer<Float>
   let convertedStride: Int
-  let convertedSums: UnsafeMutablePointer<Float>
-  let convertedSumsStride: Int
-  let sumCorrections: UnsafeMutablePointer<Float>
-  let sumCorrectionsStride: Int
+  let blockMeta: UnsafeMutablePointer<Float>
+  let blockMetaStride: Int
   /// Base address of each mapped weight file, valid only during a forward call.
   let fileBases: UnsafeMutablePointer<UnsafeRawPointer>
   /// Tokens held in the KV cache of each sequence.
@@ -108,19 +108,19 @@ final class RunState {
     logits = make(logitBlock * c.vocabularySize)
     tokenSequence = .allocate(capacity: ub)
     tokenPosition = .allocate(capacity: ub)
+    tokenInGroup = .allocate(capacity: ub)
+    tokenInGroup.initialize(repeating: false, count: ub)
     logitRows = .allocate(capacity: ub)
     fileBases = .allocate(capacity: max(1, fileCount))
     convertedStride = ub * maxColumns
-    convertedSumsStride = 2 * (maxColumns / 32 + 1)
-    sumCorrectionsStride = ub * (maxColumns / 32 + 1)
+    blockMetaStride = ub * 2 * (maxColumns / 32 + 1)
     if numerics == .llamaCpp {
-      converted = make(3 * convertedStride)
-      convertedSums = make(3 * convertedSumsStride)
-      sumCorrections = make(3 * sumCorrectionsStride)
+      // Written before read (each product converts its input first): untouched rows stay non-resident.
+      converted = make(3 * convertedStride, zeroed: false)
+      blockMeta = make(3 * blockMetaStride, zeroed: false)
     } else {
       converted = make(1)
-      convertedSums = make(1)
-      sumCorrections = make(1)
+      blockMeta = make(1)
     }
     lengths = Array(repeating: 0, count: self.sequenceCount)
     allocations = all
@@ -130,6 +130,7 @@ final class RunState {
     for p in allocations { p.deallocate() }
     tokenSequence.deallocate()
     tokenPosition.deallocate()
+    tokenInGroup.deallocate()
     logitRows.deallocate()
     fileBases.deallocate()
   }

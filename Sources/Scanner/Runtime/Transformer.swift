@@ -193,15 +193,16 @@ final class Transformer: @unchecked Sendable {
     let threads = s.threadCount
     let activation = config.activation
     let llamaGELU = numerics == .llamaCpp
+    let rowOrder = numerics == .llamaCpp
     pool.run { t in
       let tile = s.tiles + t &* s.tileStride
       @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput) {
         let rows = partition(w.rows, parts: threads, index: t)
         if rows.isEmpty { return }
         if n == 1 {
-          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, sumCorrection: x.sumCorrection)
+          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8Meta: x.q8Meta)
         } else {
-          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, sumCorrection: x.sumCorrection)
+          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, q8Meta: x.q8Meta, rowOrder: rowOrder)
         }
       }
       one(a, outA, inA)
@@ -210,6 +211,12 @@ final class Transformer: @unchecked Sendable {
       if gated, let outB {
         let rows = partition(a.rows, parts: threads, index: t)
         let width = a.rows
+        if llamaGELU && activation == .silu {
+          // ggml_vec_swiglu_f32: ggml's vector exp, 8 lanes at a time (partition bounds are multiples of 4;
+          // the lane groups only need to be the same for batched and single rows, which they are).
+          for i in 0..<n { ggmlSwiGLU(outA + i &* width, outB + i &* width, rows) }
+          return
+        }
         for i in 0..<n {
           let g = outA + i &* width, u = outB + i &* width
           for r in rows {
@@ -238,27 +245,25 @@ final class Transformer: @unchecked Sendable {
         blockSums(input, k, s.xSums)
         formats.rawSumsReady = true
       }
-      return PreparedInput(values: input, sums: s.xSums, sumCorrection: nil)
+      return PreparedInput(values: input, sums: s.xSums, q8Meta: nil)
     }
     var slot = formats.slot(of: format)
     if slot < 0 { slot = formats.add(format) }  // converted by convertInputs before the product
-    let q8_1 = format == .q8 && w.type.usesQ8_1Sum
-    let sums = s.convertedSums + slot &* s.convertedSumsStride
     return PreparedInput(
-      values: s.converted + slot &* s.convertedStride, sums: q8_1 && n == 1 ? sums + k / 32 : sums,
-      sumCorrection: q8_1 ? UnsafePointer(s.sumCorrections + slot &* s.sumCorrectionsStride) : nil)
+      values: s.converted + slot &* s.convertedStride, sums: s.xSums,
+      q8Meta: format == .q8 ? UnsafePointer(s.blockMeta + slot &* s.blockMetaStride) : nil)
   }
 
   /// Converts the `n` input rows to every format in `formats` (llama.cpp numerics), into the state's
-  /// slots; for one row also the block sums the matrix-vector kernels take. Several rows are split
-  /// across the pool (one job before the product's job), one row is converted by the caller.
+  /// slots (Q8: integer quants, per-block (d, s) in `blockMeta`). Several rows are split across the pool
+  /// (one job before the product's job), one row is converted by the caller.
   private func convertInputs(_ formats: ConversionSlots, _ input: UnsafeMutablePointer<Float>, n: Int, k: Int, s: RunState) {
     @inline(__always) func convert(_ slot: Int, _ rows: Range<Int>) {
       guard let format = formats.format(at: slot), !rows.isEmpty else { return }
       let lo = rows.lowerBound
       quantizeActivations(
         format, input + lo &* k, s.converted + (slot &* s.convertedStride &+ lo &* k),
-        s.sumCorrections + (slot &* s.sumCorrectionsStride &+ lo &* (k / 32)), rows: rows.count, width: k)
+        s.blockMeta + (slot &* s.blockMetaStride &+ lo &* (2 &* (k / 32))), rows: rows.count, width: k)
     }
     if n == 1 || s.threadCount == 1 {
       for slot in 0..<formats.count { convert(slot, 0..<n) }
@@ -267,18 +272,6 @@ final class Transformer: @unchecked Sendable {
       pool.run { t in
         let rows = partition(n, parts: threads, index: t, granule: 1)
         for slot in 0..<formats.count { convert(slot, rows) }
-      }
-    }
-    guard n == 1 else { return }
-    for slot in 0..<formats.count {
-      let values = s.converted + slot &* s.convertedStride
-      let sums = s.convertedSums + slot &* s.convertedSumsStride
-      blockSums(values, k, sums)
-      if formats.format(at: slot) == .q8 {
-        // The Q8_1 block sums llama.cpp's Q4_1 dot uses (fp16-rounded), right after the exact ones.
-        let corrections = s.sumCorrections + slot &* s.sumCorrectionsStride
-        let blocks = k / 32
-        for b in 0..<blocks { sums[blocks &+ b] = sums[b] + corrections[b] }
       }
     }
   }
@@ -352,6 +345,18 @@ final class Transformer: @unchecked Sendable {
 
   @inline(__always)
   private func rope(_ x: UnsafeMutablePointer<Float>, _ cs: UnsafeMutablePointer<Float>, _ sn: UnsafeMutablePointer<Float>, _ half: Int) {
+    if numerics == .llamaCpp {
+      // ggml's rotate_pairs as GCC compiles it (FMA contraction of the first product of each line):
+      // x0' = fma(x0, cos, -(x1 sin)), x1' = fma(x0, sin, x1 cos).
+      let (stride, offset) = config.ropeStyle == .interleaved ? (2, 1) : (1, half)
+      for j in 0..<half {
+        let i0 = stride &* j
+        let a = x[i0], b = x[i0 &+ offset]
+        x[i0] = (-(b * sn[j])).addingProduct(a, cs[j])
+        x[i0 &+ offset] = (b * cs[j]).addingProduct(a, sn[j])
+      }
+      return
+    }
     switch config.ropeStyle {
     case .interleaved:
       for j in 0..<half {
@@ -383,11 +388,17 @@ final class Transformer: @unchecked Sendable {
     let items = n &* c.headCount
     let threads = s.threadCount
     let f16Weights = numerics == .llamaCpp
+    let ggmlOrder = f16Weights && c.headDimension % 32 == 0 && c.valueHeadDimension % 8 == 0
+      && 32 &* c.valueHeadDimension <= s.tileStride
     pool.run { t in
       let scores = s.scores + t &* s.capacity
       for item in partition(items, parts: threads, index: t, granule: 1) {
         let i = item / c.headCount, h = item % c.headCount
         let out = s.attention + (i &* (c.headCount &* c.valueHeadDimension) &+ h &* c.valueHeadDimension)
+        if ggmlOrder {
+          self.ggmlAttention(s, layer: l, token: i, head: h, group: group, scores: scores, lanes: s.tiles + t &* s.tileStride, out: out)
+          continue
+        }
         self.attentionWeights(s, layer: l, token: i, head: h, group: group, scores: scores) { first, count in
           out.initialize(repeating: 0, count: c.valueHeadDimension)
           let seq = s.tokenSequence[i]
@@ -432,6 +443,73 @@ final class Transformer: @unchecked Sendable {
     body(first, count)
   }
 
+  /// One (token, head) of attention in llama.cpp's float order (non-flash path, F16 KV cache): scores
+  /// K.Q (Q rounded to F16) times the scale, `ggml_soft_max_f32`, weights rounded to F16, then the
+  /// weighted sum of V. ggml multiplies with tinyBLAS when the ubatch has >= 2 tokens (one 8-lane
+  /// accumulator per output, lane = key index mod 8, then `hsum`) and with `ggml_vec_dot_f16` for a
+  /// single token (4 x 8 lanes over steps of 32 keys, GGML_F32x8_REDUCE). We pick the order by whether
+  /// the token came with others of its sequence (`tokenInGroup`), so a batched decode step of N
+  /// sequences computes each one as its own single-token step would. Keys are absolute positions;
+  /// the cells llama.cpp pads with (masked, weight 0) add exact zeros. `lanes`: 32 x valueHeadDimension.
+  @inline(__always)
+  private func ggmlAttention(
+    _ s: RunState, layer l: Int, token i: Int, head h: Int, group: Int, scores: UnsafeMutablePointer<Float>,
+    lanes: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
+  ) {
+    let c = config
+    let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
+    let first = firstKey(pos, layer: l)
+    let count = pos &- first &+ 1
+    let hd = c.headDimension, vd = c.valueHeadDimension
+    let q = s.q + (i &* c.queryLength &+ h &* hd)
+    let keys = s.keys(layer: l, sequence: seq) + (h / group) &* hd
+    let grouped = s.tokenInGroup[i]
+    // ggml's softmax sums exponentials in groups of 8 cells from cell 0: masked cells before a sliding
+    // window's first key lead the row as -inf (exp 0), so the groups line up with llama.cpp's.
+    let lead = first & 7
+    for j in 0..<lead { scores[j] = -.infinity }
+    let row = scores + lead
+    for j in 0..<count {
+      let key = keys + (first &+ j) &* c.keyLength
+      row[j] = (grouped ? tinyBLASDot(key, q, hd) : vecDotF16(key, q, hd)) * c.attentionScale
+    }
+    ggmlSoftmax(scores, lead &+ count)
+    roundToF16(row, row, count)
+    let laneCount = grouped ? 8 : 32
+    lanes.initialize(repeating: 0, count: laneCount &* vd)
+    let values = s.values(layer: l, sequence: seq) + (h / group) &* vd
+    for j in 0..<count {
+      let key = first &+ j
+      let acc = lanes + (key % laneCount) &* vd
+      let v = values + key &* c.valueLength
+      let wj = row[j]
+      var e = 0
+      while e < vd {
+        store8(fma8(load8(acc + e), load8(v + e), wj), acc + e)
+        e &+= 8
+      }
+    }
+    var e = 0
+    while e < vd {
+      @inline(__always) func lane(_ k: Int) -> SIMD8<Float> { load8(lanes + (k &* vd &+ e)) }
+      if grouped {
+        // hsum: (l0 + l4) + (l2 + l6), (l1 + l5) + (l3 + l7), then their sum.
+        let t0 = (lane(4) + lane(0)) + (lane(6) + lane(2))
+        let t1 = (lane(5) + lane(1)) + (lane(7) + lane(3))
+        store8(t0 + t1, out + e)
+      } else {
+        // lane k = 8 a + b: accumulator a, lane b. (s0 + s2) + (s1 + s3) per lane b, then
+        // t_b = x_b + x_{b+4}, result (t0 + t1) + (t2 + t3).
+        @inline(__always) func x(_ b: Int) -> SIMD8<Float> {
+          (lane(b) + lane(16 &+ b)) + (lane(8 &+ b) + lane(24 &+ b))
+        }
+        let t0 = x(0) + x(4), t1 = x(1) + x(5), t2 = x(2) + x(6), t3 = x(3) + x(7)
+        store8((t0 + t1) + (t2 + t3), out + e)
+      }
+      e &+= 8
+    }
+  }
+
   private func captureAttention(_ s: RunState, layerIndex l: Int, n: Int, sink: CaptureSink) {
     let c = config
     let group = c.headCount / c.kvHeadCount
@@ -449,12 +527,12 @@ final class Transformer: @unchecked Sendable {
   }
 }
 
-/// A matrix input ready for the kernels: values, their per-32 block sums (matrix-vector only) and
-/// optional Q8_1 sum corrections.
+/// A matrix input ready for the kernels: values, their per-32 block sums (matrix-vector, float inputs
+/// only) and, for Q8 integer quants, the per-block (d, s).
 struct PreparedInput {
   let values: UnsafeMutablePointer<Float>
   let sums: UnsafeMutablePointer<Float>
-  let sumCorrection: UnsafePointer<Float>?
+  let q8Meta: UnsafePointer<Float>?
 }
 
 /// Which activation formats a fused multiply has converted its input to (at most 3 matrices).
@@ -534,22 +612,19 @@ func ggmlRMSNormRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out:
   }
 }
 
-/// sum(Float(x * x)) accumulated in double (ggml_rms_norm's ggml_float sum): each square rounded to float,
-/// then added in double in 4 lanes (the order differs from ggml's sequential sum only far below float
-/// precision: the mean is rounded to float afterwards).
+/// sum(Float(x * x)) accumulated in double in element order, as ggml_rms_norm's ggml_float loop (no
+/// fast-math, so GCC keeps it sequential): the order matters when the float mean lands near a tie.
 // x (n,) -> scalar
 @inline(__always)
 func sumOfSquaresInDouble(_ x: UnsafePointer<Float>, _ n: Int) -> Double {
-  var a0 = SIMD4<Double>(), a1 = SIMD4<Double>()
+  var sum: Double = 0
   var i = 0
   while i &+ 8 <= n {
     let v = load8(x + i)
     let sq = v * v
-    a0 += SIMD4<Double>(Double(sq[0]), Double(sq[1]), Double(sq[2]), Double(sq[3]))
-    a1 += SIMD4<Double>(Double(sq[4]), Double(sq[5]), Double(sq[6]), Double(sq[7]))
+    for l in 0..<8 { sum += Double(sq[l]) }
     i &+= 8
   }
-  var sum = (a0 + a1).sum()
   while i < n {
     sum += Double(x[i] * x[i])
     i &+= 1
