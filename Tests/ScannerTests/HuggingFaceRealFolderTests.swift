@@ -31,26 +31,7 @@ struct HuggingFaceRealFolderTests {
     let refs = try RuntimeRealModelTests.loadRefs(c.refs)
     let model = try Self.load(folder)
     #expect(model.config.architecture == c.architecture)
-    let session = model.makeSession(maxTokens: refs.passage.count, batchSize: 256)
-    var agree = 0, diffSum = 0.0, diffCount = 0, maxDiff: Float = 0
-    var start = 0
-    while start < refs.passage.count {
-      let end = min(refs.passage.count, start + 128)
-      let out = try session.evaluate(tokens: Array(refs.passage[start..<end]), capture: CaptureRequest(logitPositions: .all))
-      try #require(out.positionLogits.count == end - start)
-      for pl in out.positionLogits {
-        let ref = refs.passageTop[pl.position]
-        if Sampler.argmax(pl.logits) == ref[0].id { agree += 1 }
-        for (id, logit) in ref {
-          let d = abs(pl.logits[id] - logit)
-          diffSum += Double(d)
-          diffCount += 1
-          maxDiff = max(maxDiff, d)
-        }
-      }
-      start = end
-    }
-    let meanDiff = diffSum / Double(max(1, diffCount))
+    let (agree, meanDiff, maxDiff) = try RuntimeRealModelTests.passageAgreement(model, refs, chunk: 128)
     print("\(folder) vs transformers: top-1 \(agree)/\(refs.passage.count), mean |logit diff| (ref top-10) \(meanDiff), max \(maxDiff)")
     // A near-tie may flip under a different float32 summation order; more than one in a thousand would not.
     #expect(agree >= refs.passage.count - 1)

@@ -58,22 +58,18 @@ struct RuntimeRealModelTests {
   /// mean |d| 0.185, greedy 2/5 identical.
   static let gemmaKnownIssue: Comment = "Gemma 3 Q4_K_M: K-quant products not in ggml's float order yet (HANDOVER, runtime4)"
 
-  /// Top-1 next token agrees with the reference at >= 99% of ~1000 passage positions; mean |logit diff|
-  /// over the reference's top-10 ids is reported and must stay small (< 0.1). SmolLM2 under `.llamaCpp`
-  /// reproduces llama.cpp's logits bit for bit (the stored refs are rounded to 5 decimals).
-  @Test(arguments: cases.map(\.refs))
-  func passageTop1MatchesReference(refsFile: String) throws {
-    let c = try #require(Self.cases.first { $0.refs == refsFile })
-    let modelFile = c.model
-    let refs = try Self.loadRefs(refsFile)
-    let model = try Self.model(modelFile, numerics: c.numerics)
+  /// Runs the passage in chunks of `chunk` tokens and compares every position with the reference: how many
+  /// top-1 tokens agree, and the mean and largest |logit difference| over the reference's top-10 ids.
+  static func passageAgreement(_ model: LanguageModel, _ refs: Refs, chunk: Int) throws
+    -> (agree: Int, meanDiff: Double, maxDiff: Float)
+  {
     let session = model.makeSession(maxTokens: refs.passage.count, batchSize: 256)
     var agree = 0, diffSum = 0.0, diffCount = 0, maxDiff: Float = 0
     var start = 0
     while start < refs.passage.count {
-      let end = min(refs.passage.count, start + 100)
+      let end = min(refs.passage.count, start + chunk)
       let out = try session.evaluate(tokens: Array(refs.passage[start..<end]), capture: CaptureRequest(logitPositions: .all))
-      #expect(out.positionLogits.count == end - start)
+      try #require(out.positionLogits.count == end - start)
       for pl in out.positionLogits {
         let ref = refs.passageTop[pl.position]
         if Sampler.argmax(pl.logits) == ref[0].id { agree += 1 }
@@ -86,8 +82,20 @@ struct RuntimeRealModelTests {
       }
       start = end
     }
+    return (agree, diffSum / Double(max(1, diffCount)), maxDiff)
+  }
+
+  /// Top-1 next token agrees with the reference at >= 99% of ~1000 passage positions; mean |logit diff|
+  /// over the reference's top-10 ids is reported and must stay small (< 0.1). SmolLM2 under `.llamaCpp`
+  /// reproduces llama.cpp's logits bit for bit (the stored refs are rounded to 5 decimals).
+  @Test(arguments: cases.map(\.refs))
+  func passageTop1MatchesReference(refsFile: String) throws {
+    let c = try #require(Self.cases.first { $0.refs == refsFile })
+    let modelFile = c.model
+    let refs = try Self.loadRefs(refsFile)
+    let model = try Self.model(modelFile, numerics: c.numerics)
+    let (agree, meanDiff, maxDiff) = try Self.passageAgreement(model, refs, chunk: 100)
     let rate = Double(agree) / Double(refs.passage.count)
-    let meanDiff = diffSum / Double(max(1, diffCount))
     print("\(modelFile) [\(model.numerics)] vs \(refsFile): top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
     if Self.knownParityGap(refsFile) {
       withKnownIssue(Self.gemmaKnownIssue) {

@@ -187,47 +187,15 @@ enum ActivationSignals {
   }
 
   /// Largest eigenvalue and its unit eigenvector of a symmetric `size` x `size` matrix (row-major), by cyclic
-  /// Jacobi rotations (exact up to rounding, no start vector that could favour a direction).
+  /// Jacobi rotations (``Spectral/symmetricEigen(_:n:vectors:wantVectors:)``: exact up to rounding, no start vector
+  /// that could favour a direction).
   static func topEigenvector(symmetric matrix: [Double], size n: Int) -> (Double, [Double])? {
     guard n > 0, matrix.count == n * n else { return nil }
     var a = matrix
-    var v = [Double](repeating: 0, count: n * n)
-    for i in 0..<n { v[i * n + i] = 1 }
-    for _ in 0..<100 {
-      var off = 0.0, diagonal = 0.0
-      for i in 0..<n {
-        diagonal += a[i * n + i] * a[i * n + i]
-        for j in (i + 1)..<n { off += a[i * n + j] * a[i * n + j] }
-      }
-      if off <= 1e-24 * max(diagonal, 1e-300) { break }
-      for p in 0..<n {
-        for q in (p + 1)..<n {
-          let apq = a[p * n + q]
-          guard abs(apq) > 1e-300 else { continue }
-          let theta = (a[q * n + q] - a[p * n + p]) / (2 * apq)
-          let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
-          let c = 1 / (t * t + 1).squareRoot(), s = t * c
-          for k in 0..<n {
-            let akp = a[k * n + p], akq = a[k * n + q]
-            a[k * n + p] = c * akp - s * akq
-            a[k * n + q] = s * akp + c * akq
-          }
-          for k in 0..<n {
-            let apk = a[p * n + k], aqk = a[q * n + k]
-            a[p * n + k] = c * apk - s * aqk
-            a[q * n + k] = s * apk + c * aqk
-          }
-          for k in 0..<n {
-            let vkp = v[k * n + p], vkq = v[k * n + q]
-            v[k * n + p] = c * vkp - s * vkq
-            v[k * n + q] = s * vkp + c * vkq
-          }
-        }
-      }
-    }
-    var best = 0
-    for i in 1..<n where a[i * n + i] > a[best * n + best] { best = i }
-    return (a[best * n + best], (0..<n).map { v[$0 * n + best] })
+    var vectors: [Double] = []
+    let values = Spectral.symmetricEigen(&a, n: n, vectors: &vectors, wantVectors: true)
+    guard let top = values.first, vectors.count == n * n else { return nil }
+    return (top, (0..<n).map { vectors[$0 * n] })
   }
 
   /// Mean pairwise cosine of the per-prompt shift vectors `inserted[i] - plain[i]` (1: every prompt moved in

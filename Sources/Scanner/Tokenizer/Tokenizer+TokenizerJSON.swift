@@ -57,27 +57,9 @@ extension Tokenizer {
     let pre = try Self.preTokenizerName(root["pre_tokenizer"], config: config)
 
     // Vocabulary: model.vocab plus added_tokens, by id.
-    guard let vocabMembers = model["vocab"]?.members else { throw .wrongType(key: "model.vocab", expected: "object") }
-    var byID: [Int: String] = [:]
-    var maxID = -1
-    for member in vocabMembers {
-      guard let id = member.value.int, id >= 0, id < Int(Int32.max) else {
-        throw .wrongType(key: "model.vocab[\(member.key.debugDescription)]", expected: "id in 0..<2^31")
-      }
-      byID[id] = member.key
-      maxID = max(maxID, id)
+    let (byID, addedType, maxID, _) = try Self.vocabularyTable(root, model: model) { content, special in
+      special || Self.looksSpecial(content) ? 3 : 4
     }
-    var addedType: [Int: Int32] = [:]
-    for (index, added) in (root["added_tokens"]?.array ?? []).enumerated() {
-      guard let id = added["id"]?.int, id >= 0, id < Int(Int32.max), let content = added["content"]?.string else {
-        throw .wrongType(key: "added_tokens[\(index)]", expected: "{id, content}")
-      }
-      byID[id] = content
-      maxID = max(maxID, id)
-      let special = added["special"]?.bool ?? false
-      addedType[id] = special || Self.looksSpecial(content) ? 3 : 4
-    }
-    guard maxID >= 0 else { throw .emptyVocabulary(key: "model.vocab") }
     var tokens: [String] = []
     var types: [Int32] = []
     tokens.reserveCapacity(maxID + 1)
@@ -185,28 +167,7 @@ extension Tokenizer {
   static func sentencePieceVocabulary(_ root: JSONValue, model: JSONValue, config: JSONValue?, addSpacePrefix: Bool)
     throws(TokenizerError) -> Vocabulary
   {
-    guard let vocabMembers = model["vocab"]?.members else { throw .wrongType(key: "model.vocab", expected: "object") }
-    var byID: [Int: String] = [:]
-    var idOfText: [String: Int] = [:]
-    var maxID = -1
-    for member in vocabMembers {
-      guard let id = member.value.int, id >= 0, id < Int(Int32.max) else {
-        throw .wrongType(key: "model.vocab[\(member.key.debugDescription)]", expected: "id in 0..<2^31")
-      }
-      byID[id] = member.key
-      idOfText[member.key] = id
-      maxID = max(maxID, id)
-    }
-    var addedType: [Int: Int32] = [:]
-    for (index, added) in (root["added_tokens"]?.array ?? []).enumerated() {
-      guard let id = added["id"]?.int, id >= 0, id < Int(Int32.max), let content = added["content"]?.string else {
-        throw .wrongType(key: "added_tokens[\(index)]", expected: "{id, content}")
-      }
-      byID[id] = content
-      maxID = max(maxID, id)
-      addedType[id] = added["special"]?.bool ?? false ? 3 : 4
-    }
-    guard maxID >= 0 else { throw .emptyVocabulary(key: "model.vocab") }
+    let (byID, addedType, maxID, idOfText) = try Self.vocabularyTable(root, model: model) { _, special in special ? 3 : 4 }
     let unknownText = model["unk_token"]?.string
     var tokens: [String] = []
     var types: [Int32] = []
@@ -259,6 +220,37 @@ extension Tokenizer {
         padding: idOf(tokenName(config?["pad_token"]))),
       addBOS: addBOS ?? true, addEOS: config?["add_eos_token"]?.bool ?? false, addSpacePrefix: addSpacePrefix,
       modelName: nil, keyPrefix: "tokenizer.json:")
+  }
+
+  /// `model.vocab` plus `added_tokens`, by id: the texts, each added token's GGUF type (`addedType(content, special)`),
+  /// the largest id, and the id of each `model.vocab` text.
+  /// - Throws: `wrongType` for an id outside 0..<2^31 or a malformed added token, `emptyVocabulary` for no tokens.
+  static func vocabularyTable(_ root: JSONValue, model: JSONValue, addedType typeOf: (String, Bool) -> Int32)
+    throws(TokenizerError) -> (byID: [Int: String], addedType: [Int: Int32], maxID: Int, idOfText: [String: Int])
+  {
+    guard let vocabMembers = model["vocab"]?.members else { throw .wrongType(key: "model.vocab", expected: "object") }
+    var byID: [Int: String] = [:]
+    var idOfText: [String: Int] = [:]
+    var maxID = -1
+    for member in vocabMembers {
+      guard let id = member.value.int, id >= 0, id < Int(Int32.max) else {
+        throw .wrongType(key: "model.vocab[\(member.key.debugDescription)]", expected: "id in 0..<2^31")
+      }
+      byID[id] = member.key
+      idOfText[member.key] = id
+      maxID = max(maxID, id)
+    }
+    var addedType: [Int: Int32] = [:]
+    for (index, added) in (root["added_tokens"]?.array ?? []).enumerated() {
+      guard let id = added["id"]?.int, id >= 0, id < Int(Int32.max), let content = added["content"]?.string else {
+        throw .wrongType(key: "added_tokens[\(index)]", expected: "{id, content}")
+      }
+      byID[id] = content
+      maxID = max(maxID, id)
+      addedType[id] = typeOf(content, added["special"]?.bool ?? false)
+    }
+    guard maxID >= 0 else { throw .emptyVocabulary(key: "model.vocab") }
+    return (byID, addedType, maxID, idOfText)
   }
 
   /// convert_hf_to_gguf.py `does_token_look_special`.
