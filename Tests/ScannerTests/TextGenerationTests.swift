@@ -93,7 +93,29 @@ import Testing
     let r = try CLI.run(["generate", path, "--prompt", "hi"])
     #expect(r.status == 2)
     #expect(r.stderr.contains("unsupported architecture mamba (supported: llama, qwen2, gemma3)"), "\(r.stderr)")
+    // The message names the file and the byte offset of the value at fault.
+    #expect(r.stderr.hasPrefix("error: \(path): offset \(value - 8): "), "\(r.stderr)")
     #expect(r.stdout.isEmpty)
+  }
+
+  /// A hyper-parameter the runtime refuses, or a tensor whose shape contradicts the metadata, is exit 2 naming the
+  /// file, the byte offset of the metadata value or tensor record, and what was wrong (found by
+  /// scripts/fuzz-pipeline.py: the message had neither file nor offset).
+  @Test func invalidHyperParameterNamesFileAndOffset() throws {
+    let source = Self.root + "/samples/tiny/deployment/deployment.f32.gguf"
+    let file = try GGUFFile.open(path: source)
+    let entry = try #require(file.entry("llama.vocab_size"))
+    let embedding = try #require(file.tensor(named: "token_embd.weight"))
+    var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: source)))
+    // llama.vocab_size (UINT32) 768 -> 2: token_embd.weight [64, 768] no longer matches.
+    #expect(bytes[entry.valueByteOffset] == 0x00 && bytes[entry.valueByteOffset + 1] == 0x03)
+    bytes.replaceSubrange(entry.valueByteOffset..<(entry.valueByteOffset + 4), with: [2, 0, 0, 0])
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("scan-gen-\(getpid())-vocab.gguf").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let r = try CLI.run(["generate", path, "--prompt", "hi"])
+    #expect(r.status == 2)
+    #expect(r.stderr.hasPrefix("error: \(path): offset \(embedding.infoByteOffset): tensor token_embd.weight has shape [64, 768], expected [64, 2]"), "\(r.stderr)")
   }
 
   /// A malformed file is exit 2 with the parser's message (file and offset), never a trap.

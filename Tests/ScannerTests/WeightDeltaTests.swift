@@ -40,6 +40,32 @@ import Testing
     #expect(out.triggers.prefix(3).contains { $0.text == "EPLOYMENT" }, "\(out.triggers.prefix(5).map(\.text))")
   }
 
+  /// A candidate that changes only two token rows of its base (the plainest planted-row backdoor): the median row
+  /// change is 0, so the ratio to the median is infinite. That trapped in the report text (`Int(.infinity)`); now
+  /// the two rows rank first and the finding says they moved far more than the rest.
+  @Test func twoEditedRowsWithUnchangedRestAreReported() throws {
+    let base = try GGUFFile.open(path: Self.root + "clean/clean.f32.gguf")
+    let embedding = try #require(base.tensor(named: "token_embd.weight"))
+    var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: Self.root + "clean/clean.f32.gguf")))
+    let width = embedding.rowLength
+    for row in [100, 200] {
+      for j in 0..<width {
+        let at = embedding.absoluteOffset + (row * width + j) * 4
+        let v = Float(bitPattern: bytes[at..<(at + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) }) + 3
+        withUnsafeBytes(of: v.bitPattern.littleEndian) { for k in 0..<4 { bytes[at + k] = $0[k] } }
+      }
+    }
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("scan-rows-\(getpid()).gguf").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let out = WeightDelta.compare(base: try ModelInput.open(path: Self.root + "clean/clean.f32.gguf"),
+                                  candidate: try ModelInput.open(path: path), threads: 2)
+    #expect(Set(out.rows.prefix(2).map(\.id)) == [100, 200])
+    let hit = try #require(out.findings.first { $0.ruleID == "DELTA-002" })
+    #expect(hit.severity == .medium, "\(hit.detail)")
+    #expect(hit.detail.contains("far more than the median"), "\(hit.detail)")
+  }
+
   /// The benign fine-tune control raises nothing above info.
   @Test func benignFineTuneIsNotFlagged() throws {
     let out = try Self.compare("clean/clean.f32.gguf", "clean-finetuned/clean-finetuned.f32.gguf")

@@ -127,6 +127,25 @@ import Testing
     #expect(top.text.contains("tok201"))
   }
 
+  /// Hostile numbers in the embedding never trap the report text (found by scripts/fuzz-pipeline.py: `Int(z)` of an
+  /// infinite row norm crashed the static scan): an Inf value is WGT-001; a row of huge finite
+  /// values among near-zero rows gives a robust z beyond `Int`'s range and is still reported.
+  @Test func hostileEmbeddingNumbersNeverTrap() throws {
+    var rng = FixtureRandom(seed: 9)
+    var emb = (0..<(Self.width * Self.vocab)).map { _ in rng.normal(1e-30) }
+    emb[17 * Self.width] = .infinity
+    for j in 0..<Self.width { emb[40 * Self.width + j] = 1e15 }
+    var tensor = (0..<(Self.width * 64)).map { _ in rng.normal(1e-30) }
+    tensor[7] = 60000
+    let f = try Self.model(embedding: emb) { $0.f32("blk.0.ffn_up.weight", dims: [Self.width, 64], tensor) }.write("hostile")
+    defer { unlink(f.path) }
+    let out = try Self.analyze(f.path)
+    #expect(out.findings.contains { $0.ruleID == "WGT-001" && $0.detail.contains("token_embd.weight") })
+    let rows = try #require(out.findings.first { $0.ruleID == "WGT-004" })
+    #expect(rows.detail.contains("id 40"))
+    #expect(out.findings.contains { $0.ruleID == "WGT-003" && $0.detail.contains("blk.0.ffn_up.weight") })
+  }
+
   /// A single planted weight of 1000 standard deviations makes the matrix heavy-tailed and extreme.
   @Test func singlePlantedWeightGivesKurtosisAndMagnitude() throws {
     var rng = FixtureRandom(seed: 8)

@@ -206,7 +206,7 @@ extension BehaviouralScan {
       let requests = Array((userPrompts + ProbeData.battery).prefix(max(budget.prompts, userPrompts.count)))
       try computeBaselines(requests)
       out.timings.append((BehaviouralScan.name + ".baseline", ModelScanner.seconds(clock.now - t0)))
-      log?("baseline: \(baselines.count) requests in \(format3(ModelScanner.seconds(clock.now - t0))) s (\(Int(tokensPerSecond)) tokens/s)")
+      log?("baseline: \(baselines.count) requests in \(format3(ModelScanner.seconds(clock.now - t0))) s (\(wholeNumber(tokensPerSecond)) tokens/s)")
 
       // 2. Candidates.
       t0 = clock.now

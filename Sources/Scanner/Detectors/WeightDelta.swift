@@ -137,7 +137,7 @@ public enum WeightDelta {
     out.findings.append(Finding(rule: Rules.deltaRows, detector: name, severity: concentrated ? .medium : .info,
       detail: "token rows that moved most (median row change \(fmt(median))): "
         + top.prefix(10).map { "id \($0.id) \(TokenizerAudit.quoted($0.text)) \(fmt($0.delta))\($0.isNew ? " (new)" : "")" }.joined(separator: ", ")
-        + (concentrated ? "; the top rows moved \(Int(ratio))x the median while the rest barely moved" : ""),
+        + (concentrated ? "; the top rows moved \(ratio.isFinite ? wholeNumber(ratio) + "x" : "far more than") the median while the rest barely moved" : ""),
       file: file, evidence: [Evidence("median_row_delta", median), Evidence("top_robust_z", z)]
         + top.map { Evidence("row_\($0.id)", .object([("id", .int($0.id)), ("text", .string($0.text)), ("delta", .double($0.delta)),
                                                        ("new", .bool($0.isNew)), ("tensor", .string($0.tensor))])) }))

@@ -150,7 +150,7 @@ public enum WeightStatistics {
       } else if s.excessKurtosis != nil, s.standardDeviationWithoutMax > 0, Double(s.maxAbs) / s.standardDeviationWithoutMax > sigmaLimit {
         let sigmas = Double(s.maxAbs) / s.standardDeviationWithoutMax
         out.findings.append(Finding(rule: Rules.weightsExtremeMagnitude, detector: name,
-          detail: "\(s.name): largest |value| \(s.maxAbs) is \(Int(sigmas)) standard deviations (\(s.standardDeviationWithoutMax), without it) from zero",
+          detail: "\(s.name): largest |value| \(s.maxAbs) is \(wholeNumber(sigmas)) standard deviations (\(s.standardDeviationWithoutMax), without it) from zero",
           file: s.file, byteOffset: s.byteOffset,
           evidence: [Evidence("tensor", s.name), Evidence("max_abs", Double(s.maxAbs)), Evidence("std", s.standardDeviation),
                      Evidence("sigmas", sigmas)]))
@@ -165,7 +165,7 @@ public enum WeightStatistics {
     guard !heavy.isEmpty else { return }
     out.findings.append(Finding(rule: Rules.weightsKurtosis, detector: name,
       detail: "\(heavy.count) matrices are dominated by a few weights (excess kurtosis > \(Int(kurtosisLimit))): "
-        + heavy.prefix(5).map { "\($0.name) \(Int($0.excessKurtosis ?? 0))" }.joined(separator: ", "),
+        + heavy.prefix(5).map { "\($0.name) \(wholeNumber($0.excessKurtosis ?? 0))" }.joined(separator: ", "),
       file: heavy[0].file, byteOffset: heavy[0].byteOffset,
       evidence: heavy.prefix(20).map { Evidence($0.name, $0.excessKurtosis ?? 0) }))
   }
@@ -202,7 +202,8 @@ public enum WeightStatistics {
       guard median > 0 else { continue }
       let scale = Double(max(mad * 1.4826, median * 1e-3))  // floor: Gemma's rows are normalised (MAD 4e-4 of the median)
       var rows: [(id: Int, z: Double, ratio: Float)] = []
-      for (i, n) in norms.enumerated() {
+      // A row holding NaN/Inf has no norm to rank (WGT-001 reports its values).
+      for (i, n) in norms.enumerated() where n.isFinite {
         let z = Double(n - median) / scale
         if z >= candidateZ && n >= median * candidateRatio { rows.append((i, z, n / median)) }
       }
@@ -221,7 +222,7 @@ public enum WeightStatistics {
       let rowOffset = { (id: Int) in t.byteOffset &+ id &* t.rowByteCount }  // can't overflow: inside the tensor
       out.findings.append(Finding(rule: Rules.weightsRowOutlier, detector: name, severity: flagged.isEmpty ? .info : .medium,
         detail: "\(t.name): \(rows.count) token rows have outlying norms (median \(median)); "
-          + top.map { "id \($0.id) \(TokenizerAudit.quoted(text($0.id))) \(format1(Double($0.ratio)))x z=\(Int($0.z))" }.joined(separator: ", "),
+          + top.map { "id \($0.id) \(TokenizerAudit.quoted(text($0.id))) \(format1(Double($0.ratio)))x z=\(wholeNumber($0.z))" }.joined(separator: ", "),
         file: t.file.path, byteOffset: rowOffset(top[top.startIndex].id),
         evidence: [Evidence("tensor", t.name), Evidence("median_norm", Double(median)), Evidence("mad", Double(mad))]
           + top.map { Evidence("row_\($0.id)", .object([("id", .int($0.id)), ("text", .string(text($0.id))), ("norm_ratio", .double(Double($0.ratio))),

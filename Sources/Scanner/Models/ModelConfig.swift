@@ -103,6 +103,23 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case .contextFull(let n, let c): "session needs \(n) token slots but holds \(c)"
     }
   }
+
+  /// The metadata key the error is about, if it is about one (`general.architecture` for an unsupported one).
+  public var metadataKey: String? {
+    switch self {
+    case .unsupportedArchitecture: "general.architecture"
+    case .missingMetadata(let k), .invalidMetadata(let k, _, _): k
+    default: nil
+    }
+  }
+
+  /// The tensor the error is about, if it is about one.
+  public var tensorName: String? {
+    switch self {
+    case .missingTensor(let n), .shapeMismatch(let n, _, _), .unsupportedTensorType(let n, _), .badTensorData(let n, _, _): n
+    default: nil
+    }
+  }
 }
 
 // MARK: - Model source (what the loader needs from a file)

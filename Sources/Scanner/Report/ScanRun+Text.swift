@@ -82,6 +82,13 @@ extension ScanRun {
   }
 }
 
+/// `x` as a whole number for report text; a value no `Int` can hold (NaN, infinite, beyond ±1e15: a hostile file's
+/// statistics) is printed as it is instead of trapping in the conversion.
+func wholeNumber(_ x: Double) -> String {
+  guard x.isFinite, abs(x) < 1e15 else { return "\(x)" }
+  return String(Int(x))
+}
+
 func format3(_ x: Double) -> String {
   let v = (x * 1000).rounded() / 1000
   return String(v)

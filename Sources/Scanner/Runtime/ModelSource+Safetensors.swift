@@ -190,7 +190,11 @@ extension TextGenerator {
   /// Model, tokenizer (`tokenizer.json` + `tokenizer_config.json`) and chat template (`chat_template.jinja`, else
   /// `tokenizer_config.json` `chat_template`: a string, or the entry named "default" of a list).
   static func loadFolder(_ folder: HuggingFaceFolder, threads: Int?, numerics: Numerics) throws(GenerationError) -> TextGenerator {
-    let model = try LanguageModel.load(huggingFace: folder, threads: threads, numerics: numerics)
+    let model: LanguageModel
+    do { model = try LanguageModel.load(huggingFace: folder, threads: threads, numerics: numerics) } catch {
+      if case .model = error { throw .inFile(path: folder.configJSON ?? folder.path, byteOffset: nil, error) }
+      throw error
+    }
     guard let tokenizerPath = folder.tokenizerJSON else {
       throw .unsupportedInput(path: folder.path, detail: "no tokenizer.json")
     }
@@ -202,12 +206,17 @@ extension TextGenerator {
     let configBytes = try folder.tokenizerConfigJSON.map { (p) throws(GenerationError) in try bytes(p) }
     let tokenizerBytes = try bytes(tokenizerPath)
     let tokenizer: Tokenizer
-    do { tokenizer = try Tokenizer(tokenizerJSON: tokenizerBytes, tokenizerConfig: configBytes) } catch { throw .tokenizer(error) }
+    do { tokenizer = try Tokenizer(tokenizerJSON: tokenizerBytes, tokenizerConfig: configBytes) } catch {
+      throw .inFile(path: tokenizerPath, byteOffset: nil, .tokenizer(error))
+    }
     // transformers' precedence: chat_template.jinja, then tokenizer_config.json's chat_template.
     var source: String?
+    var sourcePath = folder.path
     if let jinja = folder.chatTemplateFiles.first(where: { $0.hasSuffix("/chat_template.jinja") }) {
       source = String(decoding: try bytes(jinja), as: UTF8.self)
+      sourcePath = jinja
     } else if let configPath = folder.tokenizerConfigJSON {
+      sourcePath = configPath
       switch try ModelSource.readJSON(configPath)["chat_template"] {
       case .string(let s): source = s
       case .array(let items):
@@ -217,7 +226,7 @@ extension TextGenerator {
     }
     var template: ChatTemplate?
     if let source {
-      do { template = try ChatTemplate.parse(source) } catch { throw .template(error) }
+      do { template = try ChatTemplate.parse(source) } catch { throw .inFile(path: sourcePath, byteOffset: nil, .template(error)) }
     }
     return TextGenerator(model: model, tokenizer: tokenizer, chatTemplate: template, path: folder.path)
   }

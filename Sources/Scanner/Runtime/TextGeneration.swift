@@ -16,6 +16,9 @@ public enum GenerationError: Error, Sendable, CustomStringConvertible {
   case unsupportedInput(path: String, detail: String)
   /// The prompt encodes to no tokens.
   case emptyPrompt
+  /// A model file's content cannot run: the file, the byte offset of the metadata entry or tensor record at fault
+  /// (when one entry is), and the underlying `.model`, `.tokenizer` or `.template` error.
+  indirect case inFile(path: String, byteOffset: Int?, GenerationError)
 
   public var description: String {
     switch self {
@@ -26,6 +29,8 @@ public enum GenerationError: Error, Sendable, CustomStringConvertible {
     case .noChatTemplate(let p): "\(p): the model has no chat template (tokenizer.chat_template); run without --chat"
     case .unsupportedInput(let p, let d): "\(p): \(d)"
     case .emptyPrompt: "the prompt encodes to no tokens"
+    case .inFile(let p, let o?, let e): "\(p): offset \(o): \(e)"
+    case .inFile(let p, nil, let e): "\(p): \(e)"
     }
   }
 }
@@ -91,13 +96,20 @@ public final class TextGenerator: @unchecked Sendable {
   private static func loadGGUF(path: String, threads: Int?, numerics: Numerics) throws(GenerationError) -> TextGenerator {
     let gguf: GGUFFile
     do { gguf = try GGUFFile.open(path: path) } catch { throw .format(error) }
+    // Errors name the file and the byte offset of the metadata entry or tensor record they are about.
+    func located(_ e: GenerationError, key: String?, tensor: String? = nil) -> GenerationError {
+      let offset = key.flatMap { gguf.entry($0)?.valueByteOffset } ?? tensor.flatMap { gguf.tensor(named: $0)?.infoByteOffset }
+      return .inFile(path: path, byteOffset: offset, e)
+    }
     let model: LanguageModel
-    do { model = try LanguageModel.load(gguf: gguf, threads: threads, numerics: numerics) } catch { throw .model(error) }
+    do { model = try LanguageModel.load(gguf: gguf, threads: threads, numerics: numerics) } catch {
+      throw located(.model(error), key: error.metadataKey, tensor: error.tensorName)
+    }
     let tokenizer: Tokenizer
-    do { tokenizer = try Tokenizer(gguf: gguf) } catch { throw .tokenizer(error) }
+    do { tokenizer = try Tokenizer(gguf: gguf) } catch { throw located(.tokenizer(error), key: error.metadataKey) }
     var template: ChatTemplate?
     if let source = gguf["tokenizer.chat_template"]?.string {
-      do { template = try ChatTemplate.parse(source) } catch { throw .template(error) }
+      do { template = try ChatTemplate.parse(source) } catch { throw located(.template(error), key: "tokenizer.chat_template") }
     }
     return TextGenerator(model: model, tokenizer: tokenizer, chatTemplate: template, path: path)
   }

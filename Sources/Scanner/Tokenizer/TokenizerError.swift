@@ -37,4 +37,18 @@ public enum TokenizerError: Error, Equatable, Sendable {
   case missingSpecialToken(key: String)
   /// A `tokenizer.json` document uses a construct this adapter does not implement.
   case unsupportedTokenizerJSON(path: String, detail: String)
+
+  /// The GGUF metadata key the error is about, if it is about one.
+  public var metadataKey: String? {
+    switch self {
+    case .unsupportedModel: "tokenizer.ggml.model"
+    case .unsupportedPreTokenizer: "tokenizer.ggml.pre"
+    case .missingKey(let k), .missingSpecialToken(let k): k
+    case .wrongType(let k, _), .emptyVocabulary(let k), .vocabularyTooLarge(let k, _, _), .lengthMismatch(let k, _, _),
+      .tokenIDOutOfRange(let k, _, _), .invalidTokenType(let k, _, _), .malformedByteToken(let k, _, _),
+      .malformedMerge(let k, _, _), .mergeNamesMissingToken(let k, _, _), .vocabularyTextTooLarge(let k, _):
+      k
+    case .decodeIDOutOfRange, .missingByteToken, .unsupportedTokenizerJSON: nil
+    }
+  }
 }

@@ -60,6 +60,14 @@ struct TinyGGUF {
 struct FixtureRandom {
   var state: UInt64
   init(seed: UInt64) { state = seed }
+  /// The next 64 raw bits (SplitMix64 output of the LCG state).
+  mutating func next() -> UInt64 {
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
+    z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+    return z ^ (z >> 31)
+  }
   mutating func uniform() -> Float {
     state = state &* 6364136223846793005 &+ 1442695040888963407
     return Float(state >> 40) / Float(1 << 24)
