@@ -10,9 +10,11 @@ detectors, which load and run the model) and `scan generate FILE`. A mutant fail
 signal (a trap), hangs past the timeout, exits with a code other than 0/1/2, or exits 2 without an `error:` line
 naming the file.
 
-    scripts/fuzz-pipeline.py [--binary .build/release/scan] [--seed 1] [--count 200] [--quick N] [FILE.gguf ...]
+    scripts/fuzz-pipeline.py [--binary .build/release/scan] [--seed 1] [--count 200] [--quick N] [FILE.gguf|FOLDER ...]
 
-Defaults to the committed tiny models. Needs numpy and gguf (pip). Failing mutants are kept in --keep (default
+Defaults to the committed tiny models (two GGUFs and one Hugging Face folder). For a folder, one JSON value of
+config.json, tokenizer.json or tokenizer_config.json is replaced per mutation (numbers by 0, -1, huge, NaN-like
+strings, null, nested objects; lists emptied or given hostile elements), and the safetensors bytes keep their form. Needs numpy and gguf (pip). Failing mutants are kept in --keep (default
 /tmp/scan-fuzz-failures) with a line saying how each was made.
 """
 from __future__ import annotations
@@ -34,7 +36,58 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_FILES = [
     os.path.join(ROOT, "samples/tiny/clean/clean.q8_0.gguf"),
     os.path.join(ROOT, "samples/tiny/deployment/deployment.f32.gguf"),
+    os.path.join(ROOT, "samples/tiny/clean/hf"),
 ]
+HOSTILE_JSON = [0, -1, 1, 2, 7, 2**31, 2**63, 2**64 + 5, -(2**63), 1e308, -1e308, 1.5, 1e-300, "", "x" * 300, None, True,
+                [], {}, [0] * 5, {"a": {"b": [1, 2]}}, "{% for x in range(999999999) %}x{% endfor %}"]
+
+
+def json_paths(node, prefix=()):
+    """Every (path, value) in a JSON document, lists sampled (long vocabularies) so small keys are not drowned."""
+    yield prefix, node
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from json_paths(v, prefix + (k,))
+    elif isinstance(node, list):
+        idx = range(len(node)) if len(node) <= 8 else [0, 1, len(node) // 2, len(node) - 1]
+        for i in idx:
+            yield from json_paths(node[i], prefix + (i,))
+
+
+def mutate_json(rng: random.Random, doc):
+    paths = [p for p, _ in json_paths(doc) if p]
+    path = rng.choice(paths)
+    parent = doc
+    for k in path[:-1]:
+        parent = parent[k]
+    key = path[-1]
+    old = parent[key]
+    if isinstance(old, dict) and old and rng.random() < 0.3:
+        victim = rng.choice(list(old.keys()))
+        del old[victim]
+        return f"{'/'.join(map(str, path))}: removed key {victim!r}"
+    if isinstance(old, str) and old and rng.random() < 0.4:
+        i = rng.randrange(len(old))
+        parent[key] = old[:i] + rng.choice(["\x00", "\u0301", "{{", "%}", " ", "\U0001F600"]) + old[i + 1:]
+        return f"{'/'.join(map(str, path))}: one character changed"
+    parent[key] = rng.choice(HOSTILE_JSON)
+    return f"{'/'.join(map(str, path))} = {str(parent[key])[:40]}"
+
+
+def make_folder_mutant(src: str, dst: str, rng: random.Random) -> list[str]:
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(src, dst)
+    notes = []
+    names = [n for n in ("config.json", "tokenizer.json", "tokenizer_config.json") if os.path.exists(os.path.join(dst, n))]
+    for _ in range(rng.choice([1, 1, 2])):
+        name = rng.choice(names)
+        path = os.path.join(dst, name)
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        notes.append(f"{name}: {mutate_json(rng, doc)}")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=rng.random() < 0.5)
+    return notes
 
 INT_TYPES = {
     GGUFValueType.UINT8: np.uint8, GGUFValueType.INT8: np.int8, GGUFValueType.UINT16: np.uint16,
@@ -191,8 +244,12 @@ def main() -> int:
     os.makedirs(args.keep, exist_ok=True)
     for src in args.files:
         for i in range(args.count):
-            dst = os.path.join(work, f"m{i}.gguf")
-            notes = make_mutant(src, dst, rng)
+            if os.path.isdir(src):
+                dst = os.path.join(work, f"m{i}")
+                notes = make_folder_mutant(src, dst, rng)
+            else:
+                dst = os.path.join(work, f"m{i}.gguf")
+                notes = make_mutant(src, dst, rng)
             commands = [[args.binary, dst, "--mode", "static", "--no-hash", "--format", "json"],
                         [args.binary, "generate", dst, "--prompt", "Hello, how are you?", "--chat", "--max-tokens", "4", "--threads", "1"]]
             if i < args.quick:
@@ -216,10 +273,17 @@ def main() -> int:
                     bad = "exit 2 without an FMT finding or a not-scanned note in the report"
                 if bad:
                     failures += 1
-                    kept = os.path.join(args.keep, f"{os.path.basename(src)}.{args.seed}.{i}.gguf")
-                    shutil.copyfile(dst, kept)
+                    kept = os.path.join(args.keep, f"{os.path.basename(src)}.{args.seed}.{i}" + ("" if os.path.isdir(dst) else ".gguf"))
+                    if os.path.isdir(dst):
+                        shutil.rmtree(kept, ignore_errors=True)
+                        shutil.copytree(dst, kept)
+                    else:
+                        shutil.copyfile(dst, kept)
                     print(f"FAIL {bad}: {' '.join(cmd[1:2])} {kept}\n  mutations: {notes}\n  stderr: {err.strip()[-400:]}", flush=True)
-            os.remove(dst)
+            if os.path.isdir(dst):
+                shutil.rmtree(dst)
+            else:
+                os.remove(dst)
         print(f"{os.path.basename(src)}: {args.count} mutants done", flush=True)
     shutil.rmtree(work, ignore_errors=True)
     print(f"{total} runs, {failures} failures; outcomes: {dict(sorted(codes.items(), key=str))}")

@@ -17,3 +17,11 @@ fi
 # Release build with testing enabled: the behavioural tests run models, and an unoptimised forward pass is
 # ~50x slower (the SIMD helpers are only inlined into the kernels by whole-module optimisation).
 swift test -c release -Xswiftc -enable-testing "$@"
+# Hostile-but-valid files through the built binary (static scan, generate, a few behavioural scans): a trap, a
+# hang or an unexplained exit 2 fails the run. A short fixed-seed pass here; run it longer by hand
+# (scripts/fuzz-pipeline.py --count 200 --seed N).
+if python3 -c "import gguf, numpy" 2>/dev/null; then
+  python3 scripts/fuzz-pipeline.py --binary .build/release/scan --count 12 --quick 2 --seed 11
+else
+  echo "warning: python gguf/numpy missing; pipeline fuzz skipped" >&2
+fi
