@@ -51,7 +51,8 @@ struct Generate: ParsableCommand {
       throw failInput(error)
     }
     switch format {
-    case .text: print(completion.text)
+    // The model's text, minus terminal escapes and bidi overrides a hostile model could emit (JSON has it exact).
+    case .text: print(TerminalText.safe(completion.text))
     case .json: print(completion.json.serialized(pretty: true))
     }
   }

@@ -32,7 +32,8 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Prints `error` to stderr and exits with code 2: the input could not be (fully) read.
 func failInput(_ error: any Error) -> ExitCode {
-  printError("error: \(error)")
+  // Error messages quote the file (keys, values): no terminal escapes from it reach the screen.
+  printError("error: " + TerminalText.safe("\(error)"))
   return ExitCode(2)
 }
 

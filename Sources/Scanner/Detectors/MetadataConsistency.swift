@@ -9,6 +9,10 @@ public enum MetadataConsistency {
   public static let name = "metadata"
 
   public static func findings(for input: ModelInput) -> [Finding] {
+    contradictions(for: input) + controlCharacters(in: input)
+  }
+
+  static func contradictions(for input: ModelInput) -> [Finding] {
     guard case .gguf(let set) = input else { return [] }
     let g = set.shards[0]
     let tensors = set.shards.flatMap(\.tensors)
@@ -53,5 +57,49 @@ public enum MetadataConsistency {
       detail: mismatches.map { "\($0.what) says \($0.declared), tensors say \($0.actual)" }.joined(separator: "; "),
       file: g.file.path, byteOffset: offset,
       evidence: mismatches.map { Evidence($0.what, .object([("declared", .int($0.declared)), ("tensors", .int($0.actual))])) })]
+  }
+
+  /// Keys, tensor names and string values holding terminal escapes or hidden format characters (`MD-002`). The
+  /// vocabulary (`tokenizer.ggml.tokens`, `merges`: real tokens include control bytes) and chat templates (TPL-004)
+  /// are left to their own rules; newline, tab and carriage return are ordinary text.
+  static func controlCharacters(in input: ModelInput) -> [Finding] {
+    var hits: [(what: String, file: String, offset: Int?)] = []
+    func bad(_ s: String) -> Bool {
+      s.unicodeScalars.contains { $0.value != 0x0D && TerminalText.isUnsafe($0) }
+    }
+    let exempt: Set<String> = ["tokenizer.ggml.tokens", "tokenizer.ggml.merges", "tokenizer.chat_template"]
+    switch input {
+    case .gguf(let set):
+      for g in set.shards {
+        for e in g.metadata {
+          if bad(e.key) {
+            hits.append(("metadata key \(TokenizerAudit.quoted(e.key))", g.file.path, e.byteOffset))
+            continue
+          }
+          guard !exempt.contains(e.key), !e.key.hasPrefix("tokenizer.chat_template.") else { continue }
+          if let v = e.value.string, bad(v) {
+            hits.append(("value of \(e.key)", g.file.path, e.valueByteOffset))
+          } else if let strings = e.value.strings, let i = strings.firstIndex(where: bad) {
+            hits.append(("\(e.key)[\(i)]", g.file.path, e.valueByteOffset))
+          }
+        }
+        for t in g.tensors where bad(t.name) {
+          hits.append(("tensor name \(TokenizerAudit.quoted(t.name))", g.file.path, t.infoByteOffset))
+        }
+      }
+    case .safetensors(let files, _, _):
+      for f in files {
+        for t in f.tensors where bad(t.name) { hits.append(("tensor name \(TokenizerAudit.quoted(t.name))", f.file.path, nil)) }
+        for (k, v) in (f.metadata ?? [:]).sorted(by: { $0.key < $1.key }) where bad(k) || bad(v) {
+          hits.append(("__metadata__ entry \(TokenizerAudit.quoted(k))", f.file.path, nil))
+        }
+      }
+    }
+    guard let first = hits.first else { return [] }
+    return [Finding(rule: Rules.metadataControlCharacters, detector: name,
+      detail: "\(hits.count) name\(hits.count == 1 ? "" : "s") or value\(hits.count == 1 ? "" : "s") hold terminal escapes or hidden characters: "
+        + hits.prefix(5).map(\.what).joined(separator: ", ") + (hits.count > 5 ? ", …" : ""),
+      file: first.file, byteOffset: first.offset,
+      evidence: hits.prefix(20).map { Evidence($0.what, .object([("file", .string($0.file)), ("byte_offset", $0.offset.map { .int($0) } ?? .null)])) })]
   }
 }

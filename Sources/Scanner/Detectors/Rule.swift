@@ -89,6 +89,9 @@ public enum Rules {
   public static let metadataContradiction = Rule(id: "MD-001", severity: .high, title: "Metadata contradicts the tensors",
     summary: "Declared hyper-parameters (block count, widths, head counts, vocabulary size) disagree with the tensors' shapes. The file was edited after conversion or crafted; loaders refuse it or run something other than what it declares.",
     remedy: "Obtain the original conversion; compare with the publisher's SHA-256.")
+  public static let metadataControlCharacters = Rule(id: "MD-002", severity: .medium, title: "Terminal escapes or hidden characters in names or metadata",
+    summary: "A metadata key, a tensor name or a string value (other than the vocabulary and the chat template, which TOK/TPL rules cover) holds control characters (ESC sequences, C1 controls) or invisible/bidirectional format characters. They have no use in a model file; they rewrite a terminal that prints them (hiding lines, faking output) or make a name display differently from its bytes. The scanner's own reports escape them.",
+    remedy: "Do not print the file's metadata with tools that pass escapes through; obtain the original conversion.")
 
   // MARK: TOK: vocabulary (detector `tokenizer`)
   public static let tokenizerUnexplainedSpecial = Rule(id: "TOK-001", severity: .medium, title: "Special token no known family defines",
@@ -182,7 +185,7 @@ public enum Rules {
     malformed, unreadable, unrecognized, llamaCppRefuses, hiddenBytes, legacyGGUF, invalidBool,
     readerDifferential, oddHeader, shardMismatch, pickleCodeExecution, pickleUnknownGlobal, pickleUnreadable,
     templateUnparsable, templateContentGate, templateURL, templateHiddenCharacters, templateSandboxEscape, templateContentTest, templateFamily, templateNearMiss,
-    metadataContradiction, behaviourTrigger, behaviourShift, behaviourInvertedTarget, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
+    metadataContradiction, metadataControlCharacters, behaviourTrigger, behaviourShift, behaviourInvertedTarget, tokenizerUnexplainedSpecial, tokenizerMissingReference, tokenizerEmbeddingRows,
     tokenizerDuplicate, tokenizerUnreachable, tokenizerUnbuildable, tokenizerReserved,
     weightsNonFinite, weightsNonFiniteScale, weightsExtremeMagnitude, weightsRowOutlier, weightsKurtosis,
     weightsScaleOutlier, weightsNotAnalysed, weightsSummary, deltaTensors, deltaRows, deltaTokenizer, deltaBaseMismatch, deltaSpectrum, loraAdapter, loraTokenRows,

@@ -62,7 +62,8 @@ extension InspectReport {
       out += "\n  anomalies (\(anomalies.count)):\n"
       for a in anomalies { out += "    [\(a.code.rawValue)] offset \(a.byteOffset): \(a.message)\n" }
     }
-    return out
+    // Keys, names and values are the file's own text: no terminal escapes or bidi overrides reach the screen.
+    return TerminalText.safe(out)
   }
 
   static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
