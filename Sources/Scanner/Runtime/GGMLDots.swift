@@ -355,7 +355,7 @@ func ggmlExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
   let b = (x.addingProduct(-n, SIMD8<Float>(repeating: 0x1.62e4p-1))).addingProduct(-n, SIMD8<Float>(repeating: 0x1.7f7d1cp-20))
   let e = unsafeBitCast(z, to: SIMD8<UInt32>.self) &<< 23
   let k = unsafeBitCast(e &+ unsafeBitCast(SIMD8<Float>(repeating: 1), to: SIMD8<UInt32>.self), to: SIMD8<Float>.self)
-  let absN = pointwiseMax(n, -n)
+  let absN = abs8(n)
   let c = absN .> 126
   let u = b * b
   let inner1 = SIMD8<Float>(repeating: 0x1.573e2ep-5).addingProduct(SIMD8<Float>(repeating: 0x1.0e4020p-7), b)
