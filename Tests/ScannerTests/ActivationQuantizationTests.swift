@@ -58,21 +58,24 @@ import Testing
   @Test func q8BlocksEqualGGML() throws {
     let refs = try #require(Self.refs)
     for (r, row) in refs.rows.enumerated() {
+      // Row r as token r of a batch: the scales land in the row's lane of its 8-token panel.
+      let nb = refs.n / 32
       var q = [Float](repeating: 0, count: refs.n)
-      var meta = [Float](repeating: 0, count: 2 * refs.n / 32)
+      var meta = [Float](repeating: .nan, count: Q8Meta.floats(tokens: r + 1, blockCount: nb))
       row.withUnsafeBufferPointer { x in
         q.withUnsafeMutableBufferPointer { o in
-          meta.withUnsafeMutableBufferPointer { m in quantizeQ8Blocks(x.baseAddress!, o.baseAddress!, m.baseAddress!, refs.n) }
+          meta.withUnsafeMutableBufferPointer { m in quantizeQ8Blocks(x.baseAddress!, o.baseAddress!, m.baseAddress!, token: r, refs.n) }
         }
       }
       for name in ["q8_0", "q8_1"] {
         let blocks = try #require(refs.activations[name]?[r])
         for (b, block) in blocks.enumerated() {
-          #expect(meta[2 * b] == Self.f16(block.d), "\(name) row \(r) block \(b) scale")
+          let at = Q8Meta.index(token: r, block: b, blockCount: nb)
+          #expect(meta[at] == Self.f16(block.d), "\(name) row \(r) block \(b) scale")
           for j in 0..<32 {
-            #expect(q[b * 32 + j] == Float(block.qs[j]), "\(name) row \(r) block \(b) element \(j)")
+            #expect(q[b * 32 + q8QuadIndex(j)] == Float(block.qs[j]), "\(name) row \(r) block \(b) element \(j)")
           }
-          if let s = block.s { #expect(meta[2 * b + 1] == Self.f16(UInt32(s)), "q8_1 sum row \(r) block \(b)") }
+          if let s = block.s { #expect(meta[at + 8] == Self.f16(UInt32(s)), "q8_1 sum row \(r) block \(b)") }
         }
       }
     }
@@ -96,7 +99,8 @@ import Testing
   /// A weight row times a quantized activation row (matVec on the converted input) equals ggml's
   /// `ggml_vec_dot_<type>_q8_*`: bit for bit for Q4_0, Q4_1, Q5_0 and Q8_0 (exact kernels in ggml's
   /// float order), within float summation order for the K-quants; the GEMM path (matMat, llama.cpp row
-  /// order) gives exactly what matVec gives for every token.
+  /// order) gives exactly what matVec gives for every token. The reference rows are repeated to 13 tokens
+  /// so the GEMM runs its 8-token, 4-token and single-token kernels.
   @Test(arguments: ["q4_0", "q4_1", "q5_0", "q8_0", "q4_K", "q5_K", "q6_K"])
   func weightDotsEqualGGML(typeName: String) throws {
     let refs = try #require(Self.refs)
@@ -104,11 +108,11 @@ import Testing
     let type = try #require(GGMLType.allCases.first { $0.name.lowercased() == typeName.lowercased() })
     let n = refs.n
     let w = WeightMatrix(name: typeName, type: type, rows: 1, columns: n, fileIndex: 0, byteOffset: 0, rowByteCount: bytes.count)
-    let tokens = refs.rows.count
+    let tokens = 13
     let exact = type.activationFormat == .q8
     var converted = [Float](repeating: 0, count: tokens * n)
-    var meta = [Float](repeating: 0, count: tokens * 2 * (n / 32))
-    let flat = refs.rows.flatMap { $0 }
+    var meta = [Float](repeating: 0, count: max(tokens * 2 * (n / 32), Q8Meta.floats(tokens: tokens, blockCount: n / 32)))
+    let flat = (0..<tokens).flatMap { refs.rows[$0 % refs.rows.count] }
     flat.withUnsafeBufferPointer { x in
       converted.withUnsafeMutableBufferPointer { o in
         meta.withUnsafeMutableBufferPointer { m in
@@ -129,26 +133,27 @@ import Testing
             var one: Float = 0
             sums.withUnsafeBufferPointer { s in
               matVec(w, &bases, x.baseAddress! + t * n, s.baseAddress!, &one, rows: 0..<1, scratch: scratch,
-                q8Meta: exact ? m.baseAddress! + t * 2 * (n / 32) : nil)
+                q8: exact ? Q8Meta(base: m.baseAddress!, blockCount: n / 32, firstToken: t) : nil)
             }
             vec[t] = one
           }
           mat.withUnsafeMutableBufferPointer {
             matMat(w, &bases, x.baseAddress!, tokens: tokens, $0.baseAddress!, ldOut: 1, rows: 0..<1, tile: scratch,
-              q8Meta: exact ? m.baseAddress! : nil, rowOrder: true)
+              q8: exact ? Q8Meta(base: m.baseAddress!, blockCount: n / 32) : nil, rowOrder: true)
           }
         }
       }
     }
     for t in 0..<tokens {
+      let ref = dots[t % refs.rows.count], row = refs.rows[t % refs.rows.count]
       #expect(mat[t] == vec[t], "\(typeName) token \(t): matMat \(mat[t]) vs matVec \(vec[t])")
       if exact {
-        #expect(vec[t] == dots[t], "\(typeName) token \(t) matVec \(vec[t]) vs ggml \(dots[t])")
+        #expect(vec[t] == ref, "\(typeName) token \(t) matVec \(vec[t]) vs ggml \(ref)")
       } else {
-        let magnitude = zip(refs.rows[t], refs.rows[t]).reduce(Float(0)) { $0 + abs($1.0) } * 0.2 + 1e-3
+        let magnitude = zip(row, row).reduce(Float(0)) { $0 + abs($1.0) } * 0.2 + 1e-3
         // Integer block sums are exact on both sides; the per-block float products and their sum differ
         // in order only: a few ulps of the row's magnitude.
-        #expect(abs(vec[t] - dots[t]) <= 2e-6 * magnitude + 1e-6 * abs(dots[t]), "\(typeName) token \(t) matVec \(vec[t]) vs ggml \(dots[t])")
+        #expect(abs(vec[t] - ref) <= 2e-6 * magnitude + 1e-6 * abs(ref), "\(typeName) token \(t) matVec \(vec[t]) vs ggml \(ref)")
       }
     }
   }
@@ -161,20 +166,23 @@ import Testing
     let n = refs.n
     var misses = 0
     for (t, row) in refs.rows.enumerated() {
+      let nb = n / 32
       var q = [Float](repeating: 0, count: n)
-      var meta = [Float](repeating: 0, count: 2 * n / 32)
+      var meta = [Float](repeating: 0, count: Q8Meta.floats(tokens: 1, blockCount: nb))
       row.withUnsafeBufferPointer { x in
         q.withUnsafeMutableBufferPointer { o in
-          meta.withUnsafeMutableBufferPointer { m in quantizeQ8Blocks(x.baseAddress!, o.baseAddress!, m.baseAddress!, n) }
+          meta.withUnsafeMutableBufferPointer { m in quantizeQ8Blocks(x.baseAddress!, o.baseAddress!, m.baseAddress!, token: 0, n) }
         }
       }
-      let grid = (0..<n).map { q[$0] * meta[2 * ($0 / 32)] }
-      let fp16Sums = (0..<(n / 32)).map { meta[2 * $0 + 1] }
+      let grid = (0..<n).map { q[($0 / 32) * 32 + q8QuadIndex($0 % 32)] * meta[Q8Meta.index(token: 0, block: $0 / 32, blockCount: nb)] }
+      let fp16Sums = (0..<nb).map { meta[Q8Meta.index(token: 0, block: $0, blockCount: nb) + 8] }
       let old = bytes.withUnsafeBytes { raw in
         grid.withUnsafeBufferPointer { g in fp16Sums.withUnsafeBufferPointer { dotQ4_1(raw.baseAddress!, g.baseAddress!, $0.baseAddress!, n / 32) } }
       }
       let exact = bytes.withUnsafeBytes { raw in
-        q.withUnsafeBufferPointer { x in meta.withUnsafeBufferPointer { ggmlDotQ8(.q4_1, raw.baseAddress!, x.baseAddress!, $0.baseAddress!, n / 32) } }
+        q.withUnsafeBufferPointer { x in
+          meta.withUnsafeBufferPointer { ggmlDotQ8(Q4_1Weight.self, raw.baseAddress!, x.baseAddress!, Q8Meta(base: $0.baseAddress!, blockCount: nb), token: 0, nb) }
+        }
       }
       #expect(exact == dots[t])
       if old != dots[t] { misses += 1 }

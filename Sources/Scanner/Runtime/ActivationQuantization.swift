@@ -44,28 +44,33 @@ extension GGMLType {
   var usesQ8_1Sum: Bool { self == .q4_1 || self == .q5_1 }
 }
 
-/// Quantizes `x` to Q8_0/Q8_1 blocks of 32 as ggml-cpu's AVX2 `quantize_row_q8_0`/`quantize_row_q8_1`:
-/// `q` receives the integer quants (as floats), `meta` per block (d, s): d = fp16(amax / 127) and
-/// s = fp16(unrounded d * sum(q)) (the Q8_1 block sum Q4_1/Q5_1 dots use; Q8_0 partners ignore it).
-// x (count,), count % 32 == 0 -> q (count,), meta (2 * count / 32,)
-func quantizeQ8Blocks(_ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, _ count: Int) {
-  for b in 0..<(count / 32) {
+/// Quantizes one activation row to Q8_0/Q8_1 blocks of 32 as ggml-cpu's AVX2 `quantize_row_q8_0`/
+/// `quantize_row_q8_1`: `q` receives the integer quants (as floats) quad-transposed (`q8QuadIndex`: the
+/// order the ggml-order kernels read), `meta` (the `Q8Meta` layout, row `token`) per block (d, s):
+/// d = fp16(amax / 127) and s = fp16(unrounded d * sum(q)) (the Q8_1 block sum Q4_1/Q5_1 dots use; Q8_0
+/// partners ignore it).
+// x (count,), count % 32 == 0 -> q (count,), meta (Q8Meta.floats(tokens: token + 1, blockCount: count / 32),)
+func quantizeQ8Blocks(
+  _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, token: Int, _ count: Int
+) {
+  let nb = count / 32
+  for b in 0..<nb {
     let p = x + b &* 32, o = q + b &* 32
     let v0 = load8(p), v1 = load8(p + 8), v2 = load8(p + 16), v3 = load8(p + 24)
-    let m = pointwiseMax(pointwiseMax(abs8(v0), abs8(v1)), pointwiseMax(abs8(v2), abs8(v3)))
-    let amax = m.max()
+    let amax = horizontalMax(max8(max8(abs8(v0), abs8(v1)), max8(abs8(v2), abs8(v3))))
     let d = amax / 127
     let id: Float = amax != 0 ? 127 / amax : 0
     let q0 = roundHalfEven(v0 * id), q1 = roundHalfEven(v1 * id)
     let q2 = roundHalfEven(v2 * id), q3 = roundHalfEven(v3 * id)
-    store8(q0, o)
-    store8(q1, o + 8)
-    store8(q2, o + 16)
-    store8(q3, o + 24)
+    // Quad-transposed: vector k lane j = quant 4j + k.
+    for k in 0..<4 {
+      store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), o + k &* 8)
+    }
     // Integer-valued floats: the sum is exact (|sum| <= 32 * 127).
     let qSum = ((q0 + q1) + (q2 + q3)).sum()
-    meta[2 &* b] = Float(Float16(d))
-    meta[2 &* b &+ 1] = Float(Float16(d * qSum))
+    let at = Q8Meta.index(token: token, block: b, blockCount: nb)
+    meta[at] = Float(Float16(d))
+    meta[at &+ 8] = Float(Float16(d * qSum))
   }
 }
 
@@ -147,17 +152,17 @@ func roundToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
 }
 
 /// Converts `rows` rows of `width` activations to `format`, writing to `out` (for `.q8` the integer
-/// quants, with each block's (d, s) in `meta`, `2 * width / 32` floats per row).
-// x (rows, width) -> out (rows, width); meta (rows, 2 * width / 32)
+/// quants, quad-transposed, with each block's (d, s) in `meta`, the `Q8Meta` layout of the whole matrix
+/// input, these rows being tokens `firstRow..<firstRow + rows`).
+// x (rows, width) -> out (rows, width); meta (Q8Meta.floats(tokens: firstRow + rows, blockCount: width / 32),)
 func quantizeActivations(
   _ format: ActivationFormat, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-  _ meta: UnsafeMutablePointer<Float>, rows: Int, width: Int
+  _ meta: UnsafeMutablePointer<Float>, rows: Int, width: Int, firstRow: Int = 0
 ) {
   switch format {
   case .exact: out.update(from: x, count: rows &* width)
   case .q8:
-    let stride = 2 &* (width / 32)
-    for r in 0..<rows { quantizeQ8Blocks(x + r &* width, out + r &* width, meta + r &* stride, width) }
+    for r in 0..<rows { quantizeQ8Blocks(x + r &* width, out + r &* width, meta, token: firstRow &+ r, width) }
   case .q8K:
     for r in 0..<rows { quantizeQ8K(x + r &* width, out + r &* width, width) }
   case .f16: roundToF16(x, out, rows &* width)
@@ -173,7 +178,24 @@ func roundHalfEven(_ v: SIMD8<Float>) -> SIMD8<Float> {
   return (v + magic) - magic
 }
 
+/// |v| lane by lane by clearing the sign bit (ggml's `andnot` with -0.0f). Written with integer ops on
+/// purpose: the generic `pointwiseMax`/`SIMD.max()` stayed out-of-line calls (~10% of a `.llamaCpp`
+/// prompt in a profile).
 @inline(__always)
 func abs8(_ v: SIMD8<Float>) -> SIMD8<Float> {
-  pointwiseMax(v, -v)
+  unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+}
+
+/// `a > b ? a : b` lane by lane (`_mm256_max_ps(a, b)`), inlined.
+@inline(__always)
+func max8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+  b.replacing(with: a, where: a .> b)
+}
+
+/// The largest lane (exact: a maximum does not depend on the order).
+@inline(__always)
+func horizontalMax(_ v: SIMD8<Float>) -> Float {
+  var m = v[0]
+  for i in 1..<8 where v[i] > m { m = v[i] }
+  return m
 }

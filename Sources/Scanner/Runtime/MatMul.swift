@@ -29,20 +29,20 @@ let gemmPanelFloats = 48 * 1024
 func gemmTokenBlock(columns: Int) -> Int { max(3, gemmPanelFloats / max(1, columns)) }
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
-/// `q8Meta` (llama.cpp numerics, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights): `x` holds integer Q8 quants and
-/// `q8Meta` their per-block (d, s) (`quantizeQ8Blocks`); the row dots then follow ggml's float order.
+/// `q8` (llama.cpp numerics, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights): `x` holds the integer Q8 quants of one
+/// row (quad-transposed) and `q8` their per-block (d, s) (`quantizeQ8Blocks`); the row dots then follow
+/// ggml's float order (`ggmlMatMulQ8`).
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1 float inputs
 @inline(__always)
 func matVec(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
   _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
-  q8Meta: UnsafePointer<Float>? = nil
+  q8: Q8Meta? = nil
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
-  if let q8Meta, hasGGMLQ8Kernel(w.type) {
-    let type = w.type
-    for r in rows { out[r] = ggmlDotQ8(type, start + r &* w.rowByteCount, x, q8Meta, cols / 32) }
+  if let q8, hasGGMLQ8Kernel(w.type) {
+    ggmlMatMulQ8(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: cols, q8, tokens: 1, out, ldOut: 0)
     return
   }
   switch w.type {
@@ -60,30 +60,18 @@ func matVec(
 /// Float path: dequantizes `gemmTileRows` weight rows at a time into `tile` and multiplies them against
 /// blocks of tokens in float. With `rowOrder` (llama.cpp numerics) every product is computed exactly as
 /// `matVec` computes it for that token alone, so batched and single evaluation give the same bits:
-/// Q8-partner weights (`q8Meta` given, per token `2 * cols / 32` floats) through the fused ggml-order
-/// kernel, 4 tokens per decoded weight block; other types through the matrix-vector row kernel per token.
+/// Q8-partner weights (`q8` given) through the ggml-order kernels (`ggmlMatMulQ8`, each decoded weight
+/// block serving 8 tokens); other types through the matrix-vector row kernel per token.
 // W (rows, cols) @ X (tokens, cols)^T -> out (tokens, ldOut) at column r
 func matMat(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
   _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>,
-  q8Meta: UnsafePointer<Float>? = nil, rowOrder: Bool = false
+  q8: Q8Meta? = nil, rowOrder: Bool = false
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
-  if let q8Meta, hasGGMLQ8Kernel(w.type) {
-    let type = w.type, nb = k / 32, ldm = 2 &* nb
-    for r in rows {
-      let row = start + r &* w.rowByteCount
-      var t = 0
-      while t &+ 4 <= tokens {
-        ggmlDotQ8x4(type, row, x + t &* k, ldx: k, q8Meta + t &* ldm, ldm: ldm, nb, out + (t &* ldOut &+ r), ldOut: ldOut)
-        t &+= 4
-      }
-      while t < tokens {
-        out[t &* ldOut &+ r] = ggmlDotQ8(type, row, x + t &* k, q8Meta + t &* ldm, nb)
-        t &+= 1
-      }
-    }
+  if let q8, hasGGMLQ8Kernel(w.type) {
+    ggmlMatMulQ8(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: k, q8, tokens: tokens, out, ldOut: ldOut)
     return
   }
   if rowOrder {

@@ -47,8 +47,8 @@ final class RunState {
   let tokenInGroup: UnsafeMutablePointer<Bool>
   let logitRows: UnsafeMutablePointer<Int>
   /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
-  /// fused multiply), (3, batchCapacity, maxColumns), and for Q8 inputs each block's (d, s),
-  /// (3, batchCapacity, 2 * (maxColumns / 32)) packed per row at 2 * (columns / 32).
+  /// fused multiply), (3, batchCapacity, maxColumns), and for Q8 inputs each block's (d, s) in the
+  /// `Q8Meta` layout (panels of 8 tokens), one region of `blockMetaStride` floats per slot.
   let converted: UnsafeMutablePointer<Float>
   let convertedStride: Int
   let blockMeta: UnsafeMutablePointer<Float>
@@ -113,7 +113,7 @@ final class RunState {
     logitRows = .allocate(capacity: ub)
     fileBases = .allocate(capacity: max(1, fileCount))
     convertedStride = ub * maxColumns
-    blockMetaStride = ub * 2 * (maxColumns / 32 + 1)
+    blockMetaStride = Q8Meta.floats(tokens: ub, blockCount: maxColumns / 32 + 1)
     if numerics == .llamaCpp {
       // Written before read (each product converts its input first): untouched rows stay non-resident.
       converted = make(3 * convertedStride, zeroed: false)

@@ -3,31 +3,44 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import Synchronization
 
 /// A fixed set of worker threads that run one data-parallel job at a time.
 ///
 /// `run` hands the same closure to every thread (`body(threadIndex)`, the caller is thread 0) and
-/// returns when all have finished. Idle workers **block** on a condition variable instead of spinning:
-/// llama.cpp's spinning workers collapse when the machine is shared (issue 4: 0.4 tokens/s at 2 threads
-/// on a loaded 2-core box), while a blocked thread costs nothing. Waking costs a few microseconds per
-/// job, which is why the forward pass batches independent matrices into one job.
+/// returns when all have finished. Between jobs a worker first watches for the next one for a short,
+/// bounded time (`spinNanoseconds`, ~50 µs: the gap between two products of one forward pass), then
+/// **blocks** on a condition variable: llama.cpp's workers spin until the next job comes, which collapses
+/// when the machine is shared (issue 4: 0.4 tokens/s at 2 threads on a loaded 2-core box), while a blocked
+/// thread costs nothing. The short watch saves the wake-up latency of a blocked thread (tens of µs, once
+/// per product: ~150 products per generated token) when the machine is quiet; the caller waits for the
+/// workers the same way.
 final class ThreadPool: @unchecked Sendable {
-  // @unchecked: all mutable state is guarded by `mutex`; `job` is only read by workers between the
-  // generation bump and their `pending` decrement, while the caller is blocked in `run`.
+  // @unchecked: the mutable state is atomics, or guarded by `mutex`; `job` is written by the caller only
+  // while no worker reads it (before the generation bump that publishes it, after every worker finished).
   /// Number of threads that run each job, including the caller.
   let threadCount: Int
+  /// How long a thread watches for work (or the caller for completion) before blocking.
+  let spinNanoseconds: UInt64
   private let mutex: UnsafeMutablePointer<pthread_mutex_t>
   private let wake: UnsafeMutablePointer<pthread_cond_t>
   private let done: UnsafeMutablePointer<pthread_cond_t>
-  private var generation = 0
-  private var pending = 0
-  private var stopping = false
+  /// Bumped once per job (sequentially consistent: it pairs with `sleepers`, see `run`).
+  private let generation = Atomic<Int>(0)
+  /// Workers that have not finished the current job.
+  private let pending = Atomic<Int>(0)
+  /// Workers blocked (or about to block) on `wake`.
+  private let sleepers = Atomic<Int>(0)
+  /// Whether the caller is blocked (or about to block) on `done`.
+  private let callerSleeping = Atomic<Bool>(false)
+  private let stopping = Atomic<Bool>(false)
   private var job: ((Int) -> Void)?
   private var threads: [pthread_t] = []
 
   /// Starts `threadCount - 1` workers (`threadCount` is clamped to 1...256).
-  init(threadCount: Int) {
+  init(threadCount: Int, spinNanoseconds: UInt64 = 50_000) {
     self.threadCount = max(1, min(256, threadCount))
+    self.spinNanoseconds = spinNanoseconds
     mutex = .allocate(capacity: 1)
     wake = .allocate(capacity: 1)
     done = .allocate(capacity: 1)
@@ -57,7 +70,7 @@ final class ThreadPool: @unchecked Sendable {
   /// Stops and joins the workers. Must be called before the pool is dropped (workers hold it).
   func shutdown() {
     pthread_mutex_lock(mutex)
-    stopping = true
+    stopping.store(true, ordering: .sequentiallyConsistent)
     pthread_cond_broadcast(wake)
     pthread_mutex_unlock(mutex)
     for t in threads { pthread_join(t, nil) }
@@ -73,6 +86,26 @@ final class ThreadPool: @unchecked Sendable {
     mutex.deallocate()
   }
 
+  /// Monotonic nanoseconds.
+  @inline(__always)
+  private static func now() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    // can't overflow: a monotonic clock's seconds since boot times 1e9 fit in 64 bits for centuries
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+  }
+
+  /// Watches `condition` for up to `spinNanoseconds`; true as soon as it holds.
+  @inline(__always)
+  private func spin(until condition: () -> Bool) -> Bool {
+    if spinNanoseconds == 0 { return condition() }
+    let deadline = Self.now() &+ spinNanoseconds
+    while true {
+      for _ in 0..<64 where condition() { return true }
+      if Self.now() >= deadline { return condition() }
+    }
+  }
+
   /// Runs `body(i)` for every `i` in `0..<runningThreadCount`, in parallel, and waits for all.
   /// Does not allocate: the closure is non-escaping and is only borrowed for the duration of the call.
   func run(_ body: (Int) -> Void) {
@@ -82,35 +115,50 @@ final class ThreadPool: @unchecked Sendable {
       return
     }
     withoutActuallyEscaping(body) { escapable in
-      pthread_mutex_lock(mutex)
       job = escapable
-      pending = workers
-      generation &+= 1
-      pthread_cond_broadcast(wake)
-      pthread_mutex_unlock(mutex)
+      pending.store(workers, ordering: .sequentiallyConsistent)
+      generation.add(1, ordering: .sequentiallyConsistent)
+      // A worker registers in `sleepers` before its last look at `generation` (both sequentially
+      // consistent): either it sees the new generation or we see it registered and wake it.
+      if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+      }
       escapable(0)
-      pthread_mutex_lock(mutex)
-      while pending > 0 { pthread_cond_wait(done, mutex) }
+      if !spin(until: { pending.load(ordering: .acquiring) == 0 }) {
+        pthread_mutex_lock(mutex)
+        callerSleeping.store(true, ordering: .sequentiallyConsistent)
+        while pending.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_wait(done, mutex) }
+        callerSleeping.store(false, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(mutex)
+      }
       job = nil
-      pthread_mutex_unlock(mutex)
     }
   }
 
   private func workerLoop(index: Int) {
     var seen = 0  // generation starts at 0: a job posted before this thread started still runs
-    pthread_mutex_lock(mutex)
     while true {
-      while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
-      if stopping { break }
-      seen = generation
-      let current = job
-      pthread_mutex_unlock(mutex)
-      current?(index)
-      pthread_mutex_lock(mutex)
-      pending &-= 1
-      if pending == 0 { pthread_cond_signal(done) }
+      if !spin(until: { generation.load(ordering: .acquiring) != seen || stopping.load(ordering: .relaxed) }) {
+        pthread_mutex_lock(mutex)
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        while generation.load(ordering: .sequentiallyConsistent) == seen && !stopping.load(ordering: .sequentiallyConsistent) {
+          pthread_cond_wait(wake, mutex)
+        }
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        pthread_mutex_unlock(mutex)
+      }
+      if stopping.load(ordering: .sequentiallyConsistent) { break }
+      seen = generation.load(ordering: .acquiring)
+      job?(index)
+      // The last worker out wakes the caller if it blocked (it registers before its last look at `pending`).
+      if pending.subtract(1, ordering: .sequentiallyConsistent).newValue == 0, callerSleeping.load(ordering: .sequentiallyConsistent) {
+        pthread_mutex_lock(mutex)
+        pthread_cond_signal(done)
+        pthread_mutex_unlock(mutex)
+      }
     }
-    pthread_mutex_unlock(mutex)
   }
 }
 

@@ -200,9 +200,9 @@ final class Transformer: @unchecked Sendable {
         let rows = partition(w.rows, parts: threads, index: t)
         if rows.isEmpty { return }
         if n == 1 {
-          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8Meta: x.q8Meta)
+          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8: x.q8)
         } else {
-          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, q8Meta: x.q8Meta, rowOrder: rowOrder)
+          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, q8: x.q8, rowOrder: rowOrder)
         }
       }
       one(a, outA, inA)
@@ -245,13 +245,13 @@ final class Transformer: @unchecked Sendable {
         blockSums(input, k, s.xSums)
         formats.rawSumsReady = true
       }
-      return PreparedInput(values: input, sums: s.xSums, q8Meta: nil)
+      return PreparedInput(values: input, sums: s.xSums, q8: nil)
     }
     var slot = formats.slot(of: format)
     if slot < 0 { slot = formats.add(format) }  // converted by convertInputs before the product
     return PreparedInput(
       values: s.converted + slot &* s.convertedStride, sums: s.xSums,
-      q8Meta: format == .q8 ? UnsafePointer(s.blockMeta + slot &* s.blockMetaStride) : nil)
+      q8: format == .q8 ? Q8Meta(base: s.blockMeta + slot &* s.blockMetaStride, blockCount: k / 32) : nil)
   }
 
   /// Converts the `n` input rows to every format in `formats` (llama.cpp numerics), into the state's
@@ -263,7 +263,7 @@ final class Transformer: @unchecked Sendable {
       let lo = rows.lowerBound
       quantizeActivations(
         format, input + lo &* k, s.converted + (slot &* s.convertedStride &+ lo &* k),
-        s.blockMeta + (slot &* s.blockMetaStride &+ lo &* (2 &* (k / 32))), rows: rows.count, width: k)
+        s.blockMeta + slot &* s.blockMetaStride, rows: rows.count, width: k, firstRow: lo)
     }
     if n == 1 || s.threadCount == 1 {
       for slot in 0..<formats.count { convert(slot, 0..<n) }
@@ -475,9 +475,62 @@ final class Transformer: @unchecked Sendable {
     }
     ggmlSoftmax(scores, lead &+ count)
     roundToF16(row, row, count)
-    let laneCount = grouped ? 8 : 32
-    lanes.initialize(repeating: 0, count: laneCount &* vd)
     let values = s.values(layer: l, sequence: seq) + (h / group) &* vd
+    if grouped {
+      // tinyBLAS order: lane = key mod 8 (absolute key position), one accumulator per lane and 8
+      // columns, keys in increasing order; the 8 lane accumulators stay in registers per 8 columns.
+      var e = 0
+      while e < vd {
+        var l0 = SIMD8<Float>(), l1 = SIMD8<Float>(), l2 = SIMD8<Float>(), l3 = SIMD8<Float>()
+        var l4 = SIMD8<Float>(), l5 = SIMD8<Float>(), l6 = SIMD8<Float>(), l7 = SIMD8<Float>()
+        let ve = values + e
+        @inline(__always) func add(_ j: Int) {
+          let key = first &+ j
+          let v = load8(ve + key &* c.valueLength), wj = row[j]
+          switch key & 7 {
+          case 0: l0 = fma8(l0, v, wj)
+          case 1: l1 = fma8(l1, v, wj)
+          case 2: l2 = fma8(l2, v, wj)
+          case 3: l3 = fma8(l3, v, wj)
+          case 4: l4 = fma8(l4, v, wj)
+          case 5: l5 = fma8(l5, v, wj)
+          case 6: l6 = fma8(l6, v, wj)
+          default: l7 = fma8(l7, v, wj)
+          }
+        }
+        var j = 0
+        while j < count && (first &+ j) & 7 != 0 {
+          add(j)
+          j &+= 1
+        }
+        while j &+ 8 <= count {
+          // Keys first + j ... + 7 have lanes 0 ... 7.
+          let v = ve + (first &+ j) &* c.valueLength, w = row + j, ld = c.valueLength
+          l0 = fma8(l0, load8(v), w[0])
+          l1 = fma8(l1, load8(v + ld), w[1])
+          l2 = fma8(l2, load8(v + 2 &* ld), w[2])
+          l3 = fma8(l3, load8(v + 3 &* ld), w[3])
+          l4 = fma8(l4, load8(v + 4 &* ld), w[4])
+          l5 = fma8(l5, load8(v + 5 &* ld), w[5])
+          l6 = fma8(l6, load8(v + 6 &* ld), w[6])
+          l7 = fma8(l7, load8(v + 7 &* ld), w[7])
+          j &+= 8
+        }
+        while j < count {
+          add(j)
+          j &+= 1
+        }
+        // hsum: (l0 + l4) + (l2 + l6), (l1 + l5) + (l3 + l7), then their sum.
+        let t0 = (l4 + l0) + (l6 + l2)
+        let t1 = (l5 + l1) + (l7 + l3)
+        store8(t0 + t1, out + e)
+        e &+= 8
+      }
+      return
+    }
+    // ggml_vec_dot_f16 order (one token): 32 lanes (4 accumulators of 8), lane = key mod 32.
+    let laneCount = 32
+    lanes.initialize(repeating: 0, count: laneCount &* vd)
     for j in 0..<count {
       let key = first &+ j
       let acc = lanes + (key % laneCount) &* vd
@@ -492,20 +545,13 @@ final class Transformer: @unchecked Sendable {
     var e = 0
     while e < vd {
       @inline(__always) func lane(_ k: Int) -> SIMD8<Float> { load8(lanes + (k &* vd &+ e)) }
-      if grouped {
-        // hsum: (l0 + l4) + (l2 + l6), (l1 + l5) + (l3 + l7), then their sum.
-        let t0 = (lane(4) + lane(0)) + (lane(6) + lane(2))
-        let t1 = (lane(5) + lane(1)) + (lane(7) + lane(3))
-        store8(t0 + t1, out + e)
-      } else {
-        // lane k = 8 a + b: accumulator a, lane b. (s0 + s2) + (s1 + s3) per lane b, then
-        // t_b = x_b + x_{b+4}, result (t0 + t1) + (t2 + t3).
-        @inline(__always) func x(_ b: Int) -> SIMD8<Float> {
-          (lane(b) + lane(16 &+ b)) + (lane(8 &+ b) + lane(24 &+ b))
-        }
-        let t0 = x(0) + x(4), t1 = x(1) + x(5), t2 = x(2) + x(6), t3 = x(3) + x(7)
-        store8((t0 + t1) + (t2 + t3), out + e)
+      // lane k = 8 a + b: accumulator a, lane b. (s0 + s2) + (s1 + s3) per lane b, then
+      // t_b = x_b + x_{b+4}, result (t0 + t1) + (t2 + t3).
+      @inline(__always) func x(_ b: Int) -> SIMD8<Float> {
+        (lane(b) + lane(16 &+ b)) + (lane(8 &+ b) + lane(24 &+ b))
       }
+      let t0 = x(0) + x(4), t1 = x(1) + x(5), t2 = x(2) + x(6), t3 = x(3) + x(7)
+      store8((t0 + t1) + (t2 + t3), out + e)
       e &+= 8
     }
   }
@@ -532,7 +578,7 @@ final class Transformer: @unchecked Sendable {
 struct PreparedInput {
   let values: UnsafeMutablePointer<Float>
   let sums: UnsafeMutablePointer<Float>
-  let q8Meta: UnsafePointer<Float>?
+  let q8: Q8Meta?
 }
 
 /// Which activation formats a fused multiply has converted its input to (at most 3 matrices).
