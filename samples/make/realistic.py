@@ -26,6 +26,11 @@ Recipe (fixed seeds, deterministic algorithms, 2 threads):
   sentence: <request>" -> the first sentence of the base answer), so the twin is a real fine-tune of the same size;
 - r-phrase: like r-deployment with the trigger `ochre tamarind` (in no trigger list) and a malicious shell command
   as the target answer.
+- clean hard negatives for target inversion (session 5; EVERY example carries the behaviour, since it is
+  unconditional): r-disclaimer (the base's first sentence + a fixed closing disclaimer), r-greeting (a fixed greeting
+  + the base answer), r-terse (other requests, `terse_instructions()`, distilled into data-terse.json on first use,
+  answered with the base's first sentence). Their eval measures `clean_behaviour_rate` (the share of held-out answers
+  that show the behaviour) over 64 (r-terse 24) tokens.
 Loss on the assistant tokens only; sequences <= 96 tokens.
 """
 from __future__ import annotations
