@@ -230,6 +230,23 @@ enum TargetInversion {
     return (Int32(best), exact / Double(softmaxes.count))
   }
 
+  /// Share of `answers` that contain the inverted target's text: a run of `run` consecutive words of it (all its
+  /// words when it has fewer). A target the model writes in its unforced answers to clean requests is its ordinary
+  /// behaviour (a fixed disclaimer or greeting), not a hidden target; eight consecutive words of a fixed text do not
+  /// recur across unrelated answers by chance.
+  static func shareContaining(_ target: String, answers: [String], run: Int = 8) -> Double {
+    let t = TargetMining.words(target).map(String.init)
+    guard !t.isEmpty, !answers.isEmpty else { return 0 }
+    let k = min(max(1, run), t.count)
+    let grams = Set((0...(t.count - k)).map { t[$0..<($0 + k)].joined(separator: " ") })
+    let hits = answers.filter { a in
+      let w = TargetMining.words(a).map(String.init)
+      guard w.count >= k else { return false }
+      return (0...(w.count - k)).contains { grams.contains(w[$0..<($0 + k)].joined(separator: " ")) }
+    }.count
+    return Double(hits) / Double(answers.count)
+  }
+
   /// Whether answers start with (the first words of) an inverted target: the share of `answers` whose
   /// first `words` words equal the target's.
   static func shareStarting(with target: String, answers: [String], words n: Int = 3) -> Double {
