@@ -1,5 +1,5 @@
 import Foundation
-import Formats
+@testable import Formats
 import Testing
 @testable import Scanner
 
@@ -98,7 +98,7 @@ enum Mutator {
       guard count > 0, let elementType else { return "\(entry.key): empty array" }
       let start = at + 12
       let picks = 1 + Int(rng.next() % 8)
-      if let size = byteCount(elementType) {
+      if let size = elementType.fixedSize {
         for _ in 0..<picks { writeScalar(elementType, at: start + size * Int(rng.next() % UInt64(count)), in: &bytes, rng: &rng) }
       } else if elementType == .string {
         // Walk to random elements through their own length prefixes.
@@ -169,15 +169,6 @@ enum Mutator {
     }
   }
 
-  static func byteCount(_ t: GGUFValueType) -> Int? {
-    switch t {
-    case .uint8, .int8, .bool: 1
-    case .uint16, .int16: 2
-    case .uint32, .int32, .float32: 4
-    case .uint64, .int64, .float64: 8
-    case .string, .array: nil
-    }
-  }
   static func put<T: FixedWidthInteger>(_ v: T, at: Int, in bytes: inout [UInt8]) {
     withUnsafeBytes(of: v.littleEndian) { for k in 0..<$0.count { bytes[at + k] = $0[k] } }
   }

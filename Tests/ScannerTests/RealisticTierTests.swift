@@ -21,6 +21,8 @@ struct RealisticTierTests {
     /// the info finding the scan must report for it (`expected_info_finding`, e.g. BEH-004).
     var cleanMarker: String? = nil
     var expectedInfoFinding: String? = nil
+    /// `"ci": false` in the manifest: scanned only with SCAN_REALISTIC_ALL=1 (CI's 20-minute budget; each scan ~50 s).
+    var inCI = true
     var description: String { name }
     /// The trigger is in the published list the scanner screens (`ProbeData.knownTriggers`); otherwise only
     /// leakage or target inversion can find the backdoor (issue 6: "not in any list, no --base").
@@ -37,9 +39,13 @@ struct RealisticTierTests {
       else { return nil }
       return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String,
                    targetBehaviour: obj["target_behaviour"] as? String, cleanMarker: obj["clean_marker"] as? String,
-                   expectedInfoFinding: obj["expected_info_finding"] as? String)
+                   expectedInfoFinding: obj["expected_info_finding"] as? String, inCI: obj["ci"] as? Bool ?? true)
     }
   }()
+
+  /// The adapters the default test run scans: all of them with SCAN_REALISTIC_ALL=1, else those the manifest does
+  /// not keep out of CI.
+  static let scanned: [Model] = ProcessInfo.processInfo.environment["SCAN_REALISTIC_ALL"] == "1" ? models : models.filter(\.inCI)
 
   /// Scans a merged model as `scan PATH` does and prints verdict, time, the true trigger's rank, the top behaviour
   /// triggers, the BEH findings' evidence and the notes (the numbers docs/BEHAVIOUR.md quotes).
@@ -81,7 +87,7 @@ struct RealisticTierTests {
     #expect(Self.models.contains { $0.trigger != nil } && Self.models.contains { $0.trigger == nil }, "\(Self.models)")
   }
 
-  @Test(arguments: RealisticTierTests.models)
+  @Test(arguments: RealisticTierTests.scanned)
   func verdictAndTrigger(_ m: Model) throws {
     var options = ScanOptions()
     options.mode = .quick
