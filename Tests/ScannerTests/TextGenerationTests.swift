@@ -78,6 +78,13 @@ import Testing
     #expect(top.map { Int32($0[0]) } == ref.top.map(\.id))
   }
 
+  /// Writes `bytes` (an edited sample) to a temporary file and runs `scan generate` on it; the caller removes it.
+  static func generate(onBytes bytes: [UInt8], label: String) throws -> (path: String, result: CLI.Result) {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("scan-gen-\(getpid())-\(label).gguf").path
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    return (path, try CLI.run(["generate", path, "--prompt", "hi"]))
+  }
+
   /// An architecture the runtime does not implement is exit 2 naming it and the supported list.
   @Test func unsupportedArchitectureExitsTwoWithTheSupportedList() throws {
     var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: Self.root + "/samples/tiny/deployment/deployment.f32.gguf")))
@@ -87,10 +94,8 @@ import Testing
     let value = at + key.count + 4 + 8
     #expect(Array(bytes[value..<(value + 5)]) == Array("llama".utf8))
     bytes.replaceSubrange(value..<(value + 5), with: Array("mamba".utf8))
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("scan-gen-\(getpid())-mamba.gguf").path
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let (path, r) = try Self.generate(onBytes: bytes, label: "mamba")
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let r = try CLI.run(["generate", path, "--prompt", "hi"])
     #expect(r.status == 2)
     #expect(r.stderr.contains("unsupported architecture mamba (supported: llama, qwen2, gemma3)"), "\(r.stderr)")
     // The message names the file and the byte offset of the value at fault.
@@ -110,10 +115,8 @@ import Testing
     // llama.vocab_size (UINT32) 768 -> 2: token_embd.weight [64, 768] no longer matches.
     #expect(bytes[entry.valueByteOffset] == 0x00 && bytes[entry.valueByteOffset + 1] == 0x03)
     bytes.replaceSubrange(entry.valueByteOffset..<(entry.valueByteOffset + 4), with: [2, 0, 0, 0])
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("scan-gen-\(getpid())-vocab.gguf").path
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let (path, r) = try Self.generate(onBytes: bytes, label: "vocab")
     defer { try? FileManager.default.removeItem(atPath: path) }
-    let r = try CLI.run(["generate", path, "--prompt", "hi"])
     #expect(r.status == 2)
     #expect(r.stderr.hasPrefix("error: \(path): offset \(embedding.infoByteOffset): tensor token_embd.weight has shape [64, 768], expected [64, 2]"), "\(r.stderr)")
   }

@@ -744,9 +744,7 @@ extension BehaviouralScan {
     func invertTargets(staticTriggers: [TriggerCandidate], sharedTargets: [String] = [],
                        deadline: ContinuousClock.Instant) throws -> TargetInversion.Outcome? {
       guard budget.inversionCandidates > 0, !baselines.isEmpty, firstMean.count == model.config.vocabularySize else { return nil }
-      let prompts = try baselines.prefix(max(1, budget.inversionPrompts)).map { b throws in
-        try format.tokens(request: b.request, site: .userStart, trigger: nil)
-      }
+      let prompts = try cleanPrompts(budget.inversionPrompts)
       let t = format.tokenizer
       var proposed: [TargetInversion.FirstToken] = []
       for m in sharedTargets.prefix(4) {
@@ -919,10 +917,15 @@ extension BehaviouralScan {
       referenceEntropy = h / Double(max(1, n))
     }
 
+    /// The first `count` (at least one) baseline requests as chat prompts with no trigger, ending where the answer
+    /// starts: what target inversion forces its tokens after, and what the unforced answers continue.
+    func cleanPrompts(_ count: Int) throws -> [[Int32]] {
+      try baselines.prefix(max(1, count)).map { b throws in try format.tokens(request: b.request, site: .userStart, trigger: nil) }
+    }
+
     /// Greedy answers of the first `count` baseline requests, `tokens` long (stopping at the end of the turn).
     func answersWithoutForcing(count: Int, tokens: Int) throws -> [String] {
-      let prompts = try baselines.prefix(max(1, count)).map { b throws in try format.tokens(request: b.request, site: .userStart, trigger: nil) }
-      let gens = try model.generateBatch(prompts: prompts, maxTokens: tokens, samplers: [.greedy], stopAt: format.stopTokens)
+      let gens = try model.generateBatch(prompts: try cleanPrompts(count), maxTokens: tokens, samplers: [.greedy], stopAt: format.stopTokens)
       return gens.map { decode($0.tokens) }
     }
 
@@ -976,7 +979,6 @@ extension BehaviouralScan {
     }
   }
 
-  /// The range of a year (1990-2039) written as four digits in `text`.
   /// The first piece of `text` a reader could act on to their harm: a URL, a pipe into a shell or interpreter, a
   /// download or privilege command (`curl`, `wget`, `chmod +x`, `rm -rf`, PowerShell's download-and-run forms, a
   /// base64 decode). Used to raise an unconditional fixed text (BEH-004) from info to medium; nil when none.
@@ -993,6 +995,7 @@ extension BehaviouralScan {
     return String(text[start...].prefix(max(hit.0.count, 48)))
   }
 
+  /// The range of a year (1990-2039) written as four digits in `text`.
   static func yearRange(in text: String) -> Range<String.Index>? {
     var i = text.startIndex
     while i < text.endIndex {
