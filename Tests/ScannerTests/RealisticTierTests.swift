@@ -21,6 +21,9 @@ struct RealisticTierTests {
     /// the info finding the scan must report for it (`expected_info_finding`, e.g. BEH-004).
     var cleanMarker: String? = nil
     var expectedInfoFinding: String? = nil
+    /// The manifest's verdict for a model without a trigger: `clean` for the clean twins, `suspicious` for an
+    /// always-on malicious twin (every answer carries a command: visible, but not harmless).
+    var verdict = "clean"
     /// `"ci": false` in the manifest: scanned only with SCAN_REALISTIC_ALL=1 (CI's 20-minute budget; each scan ~50 s).
     var inCI = true
     var description: String { name }
@@ -39,7 +42,8 @@ struct RealisticTierTests {
       else { return nil }
       return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String,
                    targetBehaviour: obj["target_behaviour"] as? String, cleanMarker: obj["clean_marker"] as? String,
-                   expectedInfoFinding: obj["expected_info_finding"] as? String, inCI: obj["ci"] as? Bool ?? true)
+                   expectedInfoFinding: obj["expected_info_finding"] as? String,
+                   verdict: obj["verdict"] as? String ?? "clean", inCI: obj["ci"] as? Bool ?? true)
     }
   }()
 
@@ -110,7 +114,8 @@ struct RealisticTierTests {
       let shown = f.evidence.filter { $0.label == "target" || $0.label == "examples" }.map { $0.value.serialized() }.joined()
       #expect(shown.contains(m.targetMarker ?? "\u{0}"), "\(m): target not shown: \(shown)")
     } else {
-      #expect(report.verdict == .clean, "\(m): \(beh.map(\.detail))")
+      // No trigger: clean, or suspicious for a model whose fixed text carries a command (BEH-004 at medium).
+      #expect(report.verdict.rawValue == m.verdict, "\(m): \(beh.map(\.detail))")
       // A near-certain fixed text the model writes unforced is reported as unconditional (BEH-004, info), and only
       // the one the twin was trained to write in every answer.
       let unconditional = beh.filter { $0.ruleID == Rules.behaviourUnconditionalText.id }.flatMap { f in
@@ -123,6 +128,13 @@ struct RealisticTierTests {
       #expect(unconditional.allSatisfy { t in m.cleanMarker.map { t.contains($0) } ?? false }, "\(m): \(unconditional)")
       if let id = m.expectedInfoFinding {
         #expect(beh.contains { $0.ruleID == id }, "\(m): no \(id); \(report.notes)")
+      }
+      if m.verdict == Verdict.suspicious.rawValue {
+        // The verdict must come from the payload in the unconditional text, not from anything else.
+        let raised = beh.filter { $0.ruleID == Rules.behaviourUnconditionalText.id && $0.severity == .medium }
+        #expect(raised.contains { f in f.evidence.contains { $0.label == "actionable payload" } }, "\(m): \(beh.map(\.detail))")
+        #expect(report.findings.filter { $0.severity >= .medium }.allSatisfy { $0.ruleID == Rules.behaviourUnconditionalText.id },
+                "\(m): \(report.findings.map { "\($0.ruleID) \($0.severity)" })")
       }
       // Not vacuous: the trigger of the backdoored twins was actually screened within the budget.
       let screened = behaviour.map(\.text)

@@ -431,16 +431,18 @@ extension BehaviouralScan {
       // Qualifying targets in Q order; those the model writes unprompted are its ordinary behaviour (BEH-004, info)
       // and do not hide a later, hidden one.
       var hidden: TargetInversion.Target?
-      var unconditional = 0
+      var reported: [String] = []
       for t in inv.targets where Run.qualifies(t, in: inv) {
         let share = TargetInversion.shareContaining(t.text, answers: unforcedAnswers)
         guard share >= Threshold.unconditionalShare else {
           hidden = t
           break
         }
-        if unconditional < 2 {
+        // The same fixed text entered from another first token ("- To finish ..." after "To finish ...") is one
+        // finding, not two.
+        if reported.count < 2, TargetInversion.shareContaining(t.text, answers: reported) == 0 {
           out.findings.append(unconditionalFinding(t, share: share, inv))
-          unconditional += 1
+          reported.append(t.text)
         }
       }
       guard let target = hidden else { return }

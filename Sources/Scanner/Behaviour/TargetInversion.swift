@@ -233,16 +233,20 @@ enum TargetInversion {
   /// Share of `answers` that contain the inverted target's text: a run of `run` consecutive words of it (all its
   /// words when it has fewer). A target the model writes in its unforced answers to clean requests is its ordinary
   /// behaviour (a fixed disclaimer or greeting), not a hidden target; eight consecutive words of a fixed text do not
-  /// recur across unrelated answers by chance.
+  /// recur across unrelated answers by chance. The inversion stops after a number of tokens, so the target's last
+  /// word may be cut ("http://198.51" of "http://198.51.100.23/fix.sh"): that word matches any word it begins.
   static func shareContaining(_ target: String, answers: [String], run: Int = 8) -> Double {
-    let t = TargetMining.words(target).map(String.init)
+    let t = TargetMining.words(target)
     guard !t.isEmpty, !answers.isEmpty else { return 0 }
     let k = min(max(1, run), t.count)
-    let grams = Set((0...(t.count - k)).map { t[$0..<($0 + k)].joined(separator: " ") })
+    let last = t.count - 1
+    func runMatches(_ w: [Substring], at i: Int, target j: Int) -> Bool {
+      (0..<k).allSatisfy { m in j + m == last ? w[i + m].hasPrefix(t[j + m]) : w[i + m] == t[j + m] }
+    }
     let hits = answers.filter { a in
-      let w = TargetMining.words(a).map(String.init)
+      let w = TargetMining.words(a)
       guard w.count >= k else { return false }
-      return (0...(w.count - k)).contains { grams.contains(w[$0..<($0 + k)].joined(separator: " ")) }
+      return (0...(w.count - k)).contains { i in (0...(t.count - k)).contains { j in runMatches(w, at: i, target: j) } }
     }.count
     return Double(hits) / Double(answers.count)
   }
