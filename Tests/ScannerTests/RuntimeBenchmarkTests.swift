@@ -108,6 +108,33 @@ struct RuntimeBenchmarkTests {
         result[key + "gen32x16k8_speedup"] = single.wall / batched.wall
         result[key + "gen32x16k8_speedup_cpu"] = single.cpu / batched.cpu
       }
+      do {
+        // The detectors' prompts are chat-formatted: 32 battery requests in SmolLM2's own template (its default
+        // system turn + user header: a shared prefix), evaluated alone (K = 1: the prompt and its first token) and
+        // each followed by K = 8 greedy tokens. Single: 32 generate calls; batched with and without evaluating the
+        // shared prefix once (`generateBatch(sharePrefix:)`).
+        let generator = try TextGenerator.load(path: path, threads: threads, numerics: numerics)
+        let format = ChatFormat(generator: generator)
+        let requests = (0..<32).map { ProbeData.battery[$0 % ProbeData.battery.count] }
+        let prompts = try requests.map { try format.tokens(request: $0, site: .userStart, trigger: nil) }
+        var common = prompts[0].count
+        for p in prompts.dropFirst() { common = min(common, zip(p, prompts[0]).prefix { $0 == $1 }.count) }
+        result[key + "chat32_prompt_tokens_mean"] = Double(prompts.reduce(0) { $0 + $1.count }) / 32
+        result[key + "chat32_shared_prefix_tokens"] = Double(common)
+        for (label, k) in [("chat32", 1), ("chat32k8", 8)] {
+          var single = Double.infinity, batched = single, shared = single
+          for _ in 0..<reps {
+            single = min(single, try Self.seconds { for p in prompts { _ = try generator.model.generate(prompt: p, maxTokens: k) } })
+            batched = min(batched, try Self.seconds { _ = try generator.model.generateBatch(prompts: prompts, maxTokens: k, sharePrefix: false) })
+            shared = min(shared, try Self.seconds { _ = try generator.model.generateBatch(prompts: prompts, maxTokens: k, sharePrefix: true) })
+          }
+          result[key + label + "_single_s"] = single
+          result[key + label + "_batched_s"] = batched
+          result[key + label + "_shared_s"] = shared
+          result[key + label + "_speedup"] = single / batched
+          result[key + label + "_shared_speedup"] = single / shared
+        }
+      }
       // Decode steps (what generateBatch runs per generated token): N sequences with 16-token prompts each
       // take `steps` one-token steps together; per-step time vs N times the one-sequence step.
       let steps = 8

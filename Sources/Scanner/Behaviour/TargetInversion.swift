@@ -153,10 +153,10 @@ enum TargetInversion {
     let longest = prompts.map(\.count).max() ?? 1
     let session = model.makeMultiSequenceSession(sequences: p * group, capacity: longest + settings.steps + 2,
                                                  batchSize: min(512, max(p * group, 64)))
-    // Every sequence holds one prompt; candidates of a group are appended after it and cut off again.
-    var prefill: [(sequence: Int, tokens: [Int32])] = []
-    for g in 0..<group { for k in 0..<p { prefill.append((g * p + k, prompts[k])) } }
-    _ = try session.step(prefill)
+    // Every sequence holds one prompt; candidates of a group are appended after it and cut off again. Each prompt is
+    // evaluated once (in the first slot of the group) and its cached keys and values copied into the other slots.
+    _ = try session.prefill(prompts)
+    for g in 1..<max(1, group) { for k in 0..<p { session.copyPrefix(from: k, to: g * p + k, length: prompts[k].count) } }
     let vocabulary = model.config.vocabularySize
     var targets: [Target] = []
     var next = 0

@@ -29,6 +29,48 @@ public final class MultiSequenceSession {
     state.lengths[sequence] = lengths[sequence]
   }
 
+  /// Makes the first `length` tokens of `target` those of `source` by copying their cached keys and values (a
+  /// memory copy, no model evaluation), and drops the rest of `target`: prompts that share a prefix compute it once.
+  /// `length` is clamped to what `source` holds.
+  public func copyPrefix(from source: Int, to target: Int, length: Int) {
+    guard source != target, source >= 0, source < lengths.count, target >= 0, target < lengths.count else { return }
+    let n = max(0, min(length, lengths[source]))
+    state.copyCache(from: source, to: target, tokens: n)
+    lengths[target] = n
+    state.lengths[target] = n
+  }
+
+  /// Prefills prompt k into sequence k (all sequences empty), evaluating the prompts' longest common prefix once
+  /// and copying it into the other sequences (a chat template's system turn and user header; a candidate inserted at
+  /// the start of the user turn). Every prompt keeps at least one token of its own, so each output has its logits.
+  /// Under `.llamaCpp` numerics nothing is shared: llama.cpp evaluates each prompt whole, and the attention order
+  /// of a prompt's tokens depends on that grouping.
+  /// - Returns: one output per prompt (empty for an empty prompt).
+  func prefill(_ prompts: [[Int32]], sharePrefix: Bool = true) throws(ModelError) -> [Output] {
+    let used = prompts.indices.filter { !prompts[$0].isEmpty }
+    var shared = 0
+    if sharePrefix, model.numerics == .float, used.count >= 2, let first = used.first {
+      let reference = prompts[first]
+      shared = used.map { prompts[$0].count - 1 }.min() ?? 0
+      for s in used.dropFirst() {
+        let p = prompts[s]
+        var n = 0
+        while n < shared, p[n] == reference[n] { n += 1 }
+        shared = n
+      }
+      // A short common prefix is not worth a separate pass.
+      if shared < Self.minimumSharedPrefix { shared = 0 }
+      if shared > 0 {
+        _ = try step([(sequence: first, tokens: Array(reference[0..<shared]))])
+        for s in used.dropFirst() { copyPrefix(from: first, to: s, length: shared) }
+      }
+    }
+    return try step(prompts.indices.map { k in (sequence: k, tokens: prompts[k].isEmpty ? [] : Array(prompts[k][shared...])) })
+  }
+
+  /// Shortest common prefix `prefill` evaluates separately.
+  static let minimumSharedPrefix = 4
+
   /// Forgets every token of every sequence.
   public func reset() {
     for s in 0..<lengths.count { truncate(sequence: s, to: 0) }
@@ -117,7 +159,9 @@ extension LanguageModel {
   ///   - observe: called with (prompt index, step, logits) for the logits that choose each token, so a caller can
   ///     score them without the batch keeping every vocabulary-sized vector.
   /// - Returns: per prompt, the generated ids.
+  ///   - sharePrefix: evaluate the prompts' common prefix once (`MultiSequenceSession.prefill`; `.float` numerics).
   public func generateBatch(prompts: [[Int32]], maxTokens: Int, samplers: [Sampler] = [.greedy], stopAt: Set<Int32> = [],
+                            sharePrefix: Bool = true,
                             observe: ((_ prompt: Int, _ step: Int, _ logits: [Float]) -> Void)? = nil) throws(ModelError) -> [BatchGeneration] {
     guard !prompts.isEmpty else { return [] }
     let longest = prompts.map(\.count).max() ?? 1
@@ -128,7 +172,7 @@ extension LanguageModel {
       samplers += Array(repeating: samplers[samplers.count - 1], count: prompts.count - samplers.count)
     }
     var results = prompts.map { _ in BatchGeneration(tokens: [], stoppedAtStopToken: false) }
-    var outputs = try session.step(prompts.enumerated().map { (sequence: $0.offset, tokens: $0.element) })
+    var outputs = try session.prefill(prompts, sharePrefix: sharePrefix)
     var active = Array(0..<prompts.count).filter { !prompts[$0].isEmpty }
     var lastLogits = Array(repeating: [Float](), count: prompts.count)
     for s in active { lastLogits[s] = outputs[s].lastLogits }

@@ -141,6 +141,16 @@ final class RunState {
     keyCache + ((layer &* sequenceCount &+ sequence) &* capacity) &* config.keyLength
   }
 
+  /// Copies the cached keys and values of positions `0..<tokens` of `source` into `target`, in every layer.
+  func copyCache(from source: Int, to target: Int, tokens: Int) {
+    guard source != target, (0..<sequenceCount).contains(source), (0..<sequenceCount).contains(target) else { return }
+    let n = max(0, min(tokens, capacity))
+    for layer in 0..<config.layerCount {
+      keys(layer: layer, sequence: target).update(from: keys(layer: layer, sequence: source), count: n &* config.keyLength)
+      values(layer: layer, sequence: target).update(from: values(layer: layer, sequence: source), count: n &* config.valueLength)
+    }
+  }
+
   /// Start of the cached values of `sequence` in `layer`.
   @inline(__always)
   func values(layer: Int, sequence: Int) -> UnsafeMutablePointer<Float> {
