@@ -45,10 +45,17 @@ final class RunState {
   /// Whether each token came in the same evaluate/step call as other tokens of its sequence (a prompt):
   /// llama.cpp numerics then follow ggml's matrix-matrix attention order, else its single-token order.
   let tokenInGroup: UnsafeMutablePointer<Bool>
+  /// llama.cpp numerics, Q4_K weights: whether each token is among the first `c - c % 4` of the `c` tokens
+  /// its sequence has in this forward call (ggml's repacked Q4_K multiplies those 4 at a time in its gemm
+  /// order, the rest in its gemv order). Written by `Transformer.forward`.
+  let tokenGemmOrder: UnsafeMutablePointer<Bool>
+  /// Scratch per sequence, 2 per sequence (token counts while filling `tokenGemmOrder`).
+  let sequenceCounts: UnsafeMutablePointer<Int>
   let logitRows: UnsafeMutablePointer<Int>
   /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
   /// fused multiply), (3, batchCapacity, maxColumns), and for Q8 inputs each block's (d, s) in the
-  /// `Q8Meta` layout (panels of 8 tokens), one region of `blockMetaStride` floats per slot.
+  /// `Q8Meta` layout (panels of 8 tokens), for Q8_K inputs the `Q8KMeta` layout, one region of
+  /// `blockMetaStride` floats per slot.
   let converted: UnsafeMutablePointer<Float>
   let convertedStride: Int
   let blockMeta: UnsafeMutablePointer<Float>
@@ -110,10 +117,15 @@ final class RunState {
     tokenPosition = .allocate(capacity: ub)
     tokenInGroup = .allocate(capacity: ub)
     tokenInGroup.initialize(repeating: false, count: ub)
+    tokenGemmOrder = .allocate(capacity: ub)
+    tokenGemmOrder.initialize(repeating: false, count: ub)
+    sequenceCounts = .allocate(capacity: 2 * self.sequenceCount)
+    sequenceCounts.initialize(repeating: 0, count: 2 * self.sequenceCount)
     logitRows = .allocate(capacity: ub)
     fileBases = .allocate(capacity: max(1, fileCount))
     convertedStride = ub * maxColumns
-    blockMetaStride = Q8Meta.floats(tokens: ub, blockCount: maxColumns / 32 + 1)
+    blockMetaStride = max(
+      Q8Meta.floats(tokens: ub, blockCount: maxColumns / 32 + 1), Q8KMeta.floats(tokens: ub, blockCount: maxColumns / 256 + 1))
     if numerics == .llamaCpp {
       // Written before read (each product converts its input first): untouched rows stay non-resident.
       converted = make(3 * convertedStride, zeroed: false)
@@ -131,6 +143,8 @@ final class RunState {
     tokenSequence.deallocate()
     tokenPosition.deallocate()
     tokenInGroup.deallocate()
+    tokenGemmOrder.deallocate()
+    sequenceCounts.deallocate()
     logitRows.deallocate()
     fileBases.deallocate()
   }
