@@ -56,7 +56,7 @@ struct RuntimeRealModelTests {
   /// vectors bit-exact: KQuantDotTests); the passage now matches llama.cpp to the refs' rounding at
   /// positions 0-3 only and differs from position 4 on: some op is still off by ulps, and on these models
   /// any ulp-level difference moves ~5% of top-1 tokens (llama.cpp against itself, n_batch 1 vs 512:
-  /// 957/1000 on SmolLM2). Measured: 956/997 (was 949), mean |d| 0.180 (was 0.185).
+  /// 957/1000 on SmolLM2). Measured: 956/997 (was 949), mean |d| 0.180 (was 0.185); greedy 4/5 (was 2/5).
   static let gemmaKnownIssue: Comment = "Gemma 3 Q4_K_M: still off llama.cpp's bits from position 4 (HANDOVER, kquant5)"
 
   /// Runs the passage in chunks of `chunk` tokens and compares every position with the reference: how many
