@@ -89,7 +89,7 @@ import Testing
     let (q, meta) = Self.quantize(refs.rows, n)
     let ldm = Q8KMeta.floats(tokens: 1, blockCount: n / 256)
     let tokens = refs.rows.count
-    let gemmOrder = [Bool](repeating: true, count: tokens)
+    let order = [KQuantOrder](repeating: .gemm, count: tokens)
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmTileRows * n)
     defer { scratch.deallocate() }
     let sums = [Float](repeating: 0, count: n / 32)
@@ -108,9 +108,9 @@ import Testing
             }
           }
           mat.withUnsafeMutableBufferPointer { o in
-            gemmOrder.withUnsafeBufferPointer { g in
+            order.withUnsafeBufferPointer { g in
               matMat(w, &bases, x.baseAddress!, tokens: tokens, o.baseAddress!, ldOut: 8, rows: 0..<8, tile: scratch,
-                q8K: Q8KMeta(base: m.baseAddress!, blockCount: n / 256), gemmOrder: g.baseAddress!, rowOrder: true)
+                q8K: Q8KMeta(base: m.baseAddress!, blockCount: n / 256), kQuantOrder: g.baseAddress!, rowOrder: true)
             }
           }
         }
@@ -126,5 +126,81 @@ import Testing
     }
     // The two orders really differ (else this test could not tell them apart).
     #expect(gemvVsGemm > 0)
+  }
+
+  struct MatMulRefs {
+    var n: Int
+    var rows: [[Float]]
+    var q6KRows: [[UInt8]]
+    var tiled: [[Float]]
+    var vecDot: [[Float]]
+  }
+
+  static let matMulRefs: MatMulRefs? = {
+    let path = CLI.repoRoot + "/Tests/Fixtures/runtime/q6k-matmul-refs.json"
+    guard let data = FileManager.default.contents(atPath: path),
+      let doc = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let n = doc["n"] as? Int, let rows = doc["rows"] as? [[UInt32]], let w = doc["q6_K_rows"] as? [String],
+      let tiled = doc["tiled"] as? [[UInt32]], let vec = doc["vec_dot"] as? [[UInt32]]
+    else { return nil }
+    let f = { (r: [[UInt32]]) in r.map { $0.map { Float(bitPattern: $0) } } }
+    return MatMulRefs(n: n, rows: f(rows), q6KRows: w.map(bytes), tiled: f(tiled), vecDot: f(vec))
+  }()
+
+  /// Q6_K x Q8_K equals a real ggml matrix product (Tests/Fixtures/runtime/make_q6k_matmul_refs.py):
+  /// 8 tokens in the order of ggml's tiled K-quant matmul (`KQuantOrder.tiled`), 4 tokens (and matVec)
+  /// in `ggml_vec_dot_q6_K_q8_K`'s order, bit for bit; the two orders differ on these rows.
+  @Test func q6KTiledAndVecDotOrdersEqualGGML() throws {
+    let refs = try #require(Self.matMulRefs)
+    let n = refs.n, nr = refs.q6KRows.count
+    let w = WeightMatrix(name: "q6_K", type: .q6_K, rows: nr, columns: n, fileIndex: 0, byteOffset: 0, rowByteCount: refs.q6KRows[0].count)
+    let weights = refs.q6KRows.flatMap { $0 }
+    let (q, meta) = Self.quantize(refs.rows, n)
+    let ldm = Q8KMeta.floats(tokens: 1, blockCount: n / 256)
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: gemmTileRows * n)
+    defer { scratch.deallocate() }
+    let sums = [Float](repeating: 0, count: n / 32)
+    var tiled = [Float](repeating: 0, count: 8 * nr), small = [Float](repeating: 0, count: 4 * nr), vec = [Float](repeating: 0, count: 4 * nr)
+    let tiledOrder = [KQuantOrder](repeating: [.tiled], count: 8), plainOrder = [KQuantOrder](repeating: [], count: 4)
+    weights.withUnsafeBytes { raw in
+      var bases = [raw.baseAddress!]
+      q.withUnsafeBufferPointer { x in
+        meta.withUnsafeBufferPointer { m in
+          let km = Q8KMeta(base: m.baseAddress!, blockCount: n / 256)
+          tiledOrder.withUnsafeBufferPointer { o in
+            tiled.withUnsafeMutableBufferPointer {
+              matMat(w, &bases, x.baseAddress!, tokens: 8, $0.baseAddress!, ldOut: nr, rows: 0..<nr, tile: scratch, q8K: km,
+                kQuantOrder: o.baseAddress!, rowOrder: true)
+            }
+          }
+          plainOrder.withUnsafeBufferPointer { o in
+            small.withUnsafeMutableBufferPointer {
+              matMat(w, &bases, x.baseAddress!, tokens: 4, $0.baseAddress!, ldOut: nr, rows: 0..<nr, tile: scratch, q8K: km,
+                kQuantOrder: o.baseAddress!, rowOrder: true)
+            }
+          }
+          sums.withUnsafeBufferPointer { s in
+            vec.withUnsafeMutableBufferPointer { v in
+              for t in 0..<4 {
+                matVec(w, &bases, x.baseAddress! + t * n, s.baseAddress!, v.baseAddress! + t * nr, rows: 0..<nr, scratch: scratch,
+                  q8K: Q8KMeta(base: m.baseAddress! + t * ldm, blockCount: n / 256))
+              }
+            }
+          }
+        }
+      }
+    }
+    var differ = 0
+    for t in 0..<8 {
+      for r in 0..<nr {
+        #expect(tiled[t * nr + r].bitPattern == refs.tiled[t][r].bitPattern, "tiled token \(t) row \(r): \(tiled[t * nr + r]) vs \(refs.tiled[t][r])")
+        if t < 4 {
+          #expect(small[t * nr + r].bitPattern == refs.vecDot[t][r].bitPattern, "vec_dot token \(t) row \(r): \(small[t * nr + r]) vs \(refs.vecDot[t][r])")
+          #expect(vec[t * nr + r].bitPattern == refs.vecDot[t][r].bitPattern, "matVec token \(t) row \(r)")
+          if refs.tiled[t][r] != refs.vecDot[t][r] { differ += 1 }
+        }
+      }
+    }
+    #expect(differ > 0)
   }
 }

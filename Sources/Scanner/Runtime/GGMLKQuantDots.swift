@@ -14,11 +14,14 @@ import Formats
 //   them once per super-block (`acc = fma(float(isum), d_w * d_x, acc)`, `accMin = fma(float(imin),
 //   dmin_w * d_x, accMin)`), the gemm once per 64-element pair of sub-blocks (the same two FMAs on the
 //   pair's partial integers); the result is `acc - accMin`.
-// - Q6_K weights are not repacked on x86: `ggml_vec_dot_q6_K_q8_K` per row and token (also in a prompt:
-//   llamafile's tinyBLAS has no K-quant x86 kernel). Per super-block 8 int32 lanes, lane L = sum over the
-//   8 chunks of 32 elements of sc * q6 (unsigned, 0..63) * q8 for elements 4L..4L+3 of the chunk, minus
-//   32 * (sc[2L] bsum16[2L] + sc[2L+1] bsum16[2L+1]); `acc8 = fma(d_x * d_w, float(lane), acc8)`, then
-//   `hsum_float_8`.
+// - Q6_K weights are not repacked on x86. A product of n >= 8 tokens (one ubatch) runs through ggml's
+//   tiled K-quant matmul (ggml-cpu tiled/, `ggml_compute_forward_mul_mat_tiled`): per super-block the
+//   exact integer `sum sc * (q6 - 32) * q8`, rounded once, times d_w (float), then `acc = fma(that, d_x,
+//   acc)` in super-block order. Fewer tokens take `ggml_vec_dot_q6_K_q8_K` per row and token: per
+//   super-block 8 int32 lanes, lane L = sum over the 8 chunks of 32 elements of sc * q6 (unsigned, 0..63)
+//   * q8 for elements 4L..4L+3 of the chunk, minus 32 * (sc[2L] bsum16[2L] + sc[2L+1] bsum16[2L+1]);
+//   `acc8 = fma(d_x * d_w, float(lane), acc8)`, then `hsum_float_8`. (Q4_K whose row count is not a
+//   multiple of 8 would also take these two paths; not done: such Q4_K matrices get the repacked orders.)
 // - Q8_K activations: the AVX2 4-row quantizer and the scalar reference give the same quants up to a
 //   global sign in ties of +-amax, which flips q and d together and leaves every product's bits alone.
 //
@@ -351,13 +354,44 @@ func ggmlDotQ6K(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ meta: Q8KMet
   return ggmlHorizontalSum(acc)
 }
 
-/// `ggmlDotQ6K` for 4 activation rows: each chunk decoded once, each token its own accumulator.
+/// One Q6_K row against one Q8_K activation row in the order of ggml's tiled K-quant matmul
+/// (`ggml_compute_forward_mul_mat_tiled`, taken when the product has >= 8 tokens): per super-block the
+/// exact integer `sum sc * (q6 - 32) * q8`, rounded once, times d_w, then `acc = fma(that, d_x, acc)`.
+// w: blockCount super-blocks of 210 bytes; x (256 blockCount,) quad-transposed integer-valued -> scalar
+@inline(__always)
+func ggmlDotQ6KTiled(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ meta: Q8KMeta, token t: Int) -> Float {
+  var acc: Float = 0
+  for b in 0..<meta.blockCount {
+    let p = w + b &* 210
+    let m = meta.block(token: t, b)
+    let scales = q6KScales(p)
+    let xb = x + b &* 256
+    var lanes = SIMD8<Int32>()
+    for c in 0..<8 {
+      let (w0, w1, w2, w3) = q6KChunk(p, c)
+      let xc = xb + c &* 32
+      var l = w0 * load8(xc)
+      l = fma8(l, w1, load8(xc + 8))
+      l = fma8(l, w2, load8(xc + 16))
+      l = fma8(l, w3, load8(xc + 24))
+      lanes &+= exactInt32(l * q6KChunkScale(scales, c))
+    }
+    // the lane total is the exact block integer (|.| < 2^31), rounded once as cvtepi32_ps
+    let res = half(p, 208) * Float(laneTotal(lanes &- q6KOffset(scales, m)))
+    acc = acc.addingProduct(res, m[0])
+  }
+  return acc
+}
+
+/// `ggmlDotQ6K` (`tiled` false) or `ggmlDotQ6KTiled` for 4 activation rows: each chunk decoded once,
+/// each token its own accumulator (same bits as the one-token kernels).
 @inline(__always)
 func ggmlDotQ6Kx4(
   _ w: UnsafeRawPointer, _ xs: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
-  _ meta: Q8KMeta, tokens ts: SIMD4<Int>
+  _ meta: Q8KMeta, tokens ts: SIMD4<Int>, tiled: Bool
 ) -> SIMD4<Float> {
   var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+  var acc = SIMD4<Float>()
   for b in 0..<meta.blockCount {
     let p = w + b &* 210
     let scales = q6KScales(p)
@@ -383,60 +417,57 @@ func ggmlDotQ6Kx4(
     let dw = half(p, 208)
     let m0 = meta.block(token: ts[0], b), m1 = meta.block(token: ts[1], b)
     let m2 = meta.block(token: ts[2], b), m3 = meta.block(token: ts[3], b)
-    a0 = fma8(a0, roundedFloats(i0 &- q6KOffset(scales, m0)), m0[0] * dw)
-    a1 = fma8(a1, roundedFloats(i1 &- q6KOffset(scales, m1)), m1[0] * dw)
-    a2 = fma8(a2, roundedFloats(i2 &- q6KOffset(scales, m2)), m2[0] * dw)
-    a3 = fma8(a3, roundedFloats(i3 &- q6KOffset(scales, m3)), m3[0] * dw)
+    i0 &-= q6KOffset(scales, m0)
+    i1 &-= q6KOffset(scales, m1)
+    i2 &-= q6KOffset(scales, m2)
+    i3 &-= q6KOffset(scales, m3)
+    if tiled {
+      let res = SIMD4<Float>(Float(laneTotal(i0)), Float(laneTotal(i1)), Float(laneTotal(i2)), Float(laneTotal(i3))) * dw
+      acc = acc.addingProduct(res, SIMD4<Float>(m0[0], m1[0], m2[0], m3[0]))
+    } else {
+      a0 = fma8(a0, roundedFloats(i0), m0[0] * dw)
+      a1 = fma8(a1, roundedFloats(i1), m1[0] * dw)
+      a2 = fma8(a2, roundedFloats(i2), m2[0] * dw)
+      a3 = fma8(a3, roundedFloats(i3), m3[0] * dw)
+    }
   }
+  if tiled { return acc }
   return SIMD4<Float>(ggmlHorizontalSum(a0), ggmlHorizontalSum(a1), ggmlHorizontalSum(a2), ggmlHorizontalSum(a3))
 }
 
+/// How llama.cpp orders one token's K-quant products, which depends on the tokens of its sequence in the
+/// same call (llama.cpp's ubatch): `Transformer` fills it per token (`RunState.tokenKQuantOrder`).
+struct KQuantOrder: OptionSet {
+  let rawValue: UInt8
+  /// Repacked Q4_K: the token is among the first c - c % 4 of the c tokens (the 4-token gemm kernel).
+  static let gemm = KQuantOrder(rawValue: 1)
+  /// Q6_K (not repacked): c >= 8, the tiled K-quant matmul; else `ggml_vec_dot_q6_K_q8_K`.
+  static let tiled = KQuantOrder(rawValue: 2)
+}
+
 /// `W[r] . X[t]` for the `rows` of a Q4_K / Q6_K matrix and `tokens` Q8_K activation rows in ggml's
-/// float order. `gemmOrder[t]` (Q4_K only; nil: none) marks the tokens llama.cpp's repacked Q4_K runs
-/// through its 4-token gemm kernel; the others take the gemv order. Every token's result is the same
-/// sequence of operations whatever the grouping (each row meets the tokens 4 at a time, gathered by order).
+/// float order. `order[t]` (nil: the one-token orders) says which of llama.cpp's kernels token t's
+/// product takes (`KQuantOrder`). Every token's result is the same sequence of operations whatever the
+/// grouping: each row meets the tokens 4 at a time, gathered by order, the leftovers one by one.
 // W (rows, 256 nb) @ X (tokens, ldx)^T -> out (tokens, ldOut) at column r; x quad-transposed
 func ggmlMatMulQ8K(
   _ type: GGMLType, _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
-  _ meta: Q8KMeta, tokens: Int, gemmOrder: UnsafePointer<Bool>?, _ out: UnsafeMutablePointer<Float>, ldOut: Int
+  _ meta: Q8KMeta, tokens: Int, order: UnsafePointer<KQuantOrder>?, _ out: UnsafeMutablePointer<Float>, ldOut: Int
 ) {
-  if type == .q4_K {
-    ggmlMatMulQ4K(start, rowBytes: rowBytes, rows: rows, x, ldx: ldx, meta, tokens: tokens, gemmOrder: gemmOrder, out, ldOut: ldOut)
-    return
-  }
-  for r in rows {
-    let row = start + r &* rowBytes
-    var t = 0
-    while t &+ 4 <= tokens {
-      let v = ggmlDotQ6Kx4(row, (x + t &* ldx, x + (t &+ 1) &* ldx, x + (t &+ 2) &* ldx, x + (t &+ 3) &* ldx), meta,
-        tokens: SIMD4<Int>(t, t &+ 1, t &+ 2, t &+ 3))
-      for i in 0..<4 { out[(t &+ i) &* ldOut &+ r] = v[i] }
-      t &+= 4
-    }
-    while t < tokens {
-      out[t &* ldOut &+ r] = ggmlDotQ6K(row, x + t &* ldx, meta, token: t)
-      t &+= 1
-    }
-  }
-}
-
-/// `ggmlMatMulQ8K` for Q4_K: per row, the gemm-order tokens 4 at a time, then the gemv-order ones.
-@inline(__always)
-func ggmlMatMulQ4K(
-  _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
-  _ meta: Q8KMeta, tokens: Int, gemmOrder: UnsafePointer<Bool>?, _ out: UnsafeMutablePointer<Float>, ldOut: Int
-) {
+  let isQ4K = type == .q4_K
+  let flag: KQuantOrder = isQ4K ? .gemm : .tiled
   for r in rows {
     let row = start + r &* rowBytes
     for pass in 0..<2 {
-      let gemm = pass == 0
+      let special = pass == 0
       var group = SIMD4<Int>(), filled = 0
-      for t in 0..<tokens where (gemmOrder?[t] ?? false) == gemm {
+      for t in 0..<tokens where (order?[t].contains(flag) ?? false) == special {
         group[filled] = t
         filled &+= 1
         if filled == 4 {
-          let v = ggmlDotQ4Kx4(row, (x + group[0] &* ldx, x + group[1] &* ldx, x + group[2] &* ldx, x + group[3] &* ldx),
-            meta, tokens: group, gemm: gemm)
+          let xs = (x + group[0] &* ldx, x + group[1] &* ldx, x + group[2] &* ldx, x + group[3] &* ldx)
+          let v = isQ4K
+            ? ggmlDotQ4Kx4(row, xs, meta, tokens: group, gemm: special) : ggmlDotQ6Kx4(row, xs, meta, tokens: group, tiled: special)
           for i in 0..<4 { out[group[i] &* ldOut &+ r] = v[i] }
           filled = 0
         }
@@ -444,7 +475,14 @@ func ggmlMatMulQ4K(
       for i in 0..<filled {
         let t = group[i]
         let xt = x + t &* ldx
-        out[t &* ldOut &+ r] = gemm ? ggmlDotQ4KGemm(row, xt, meta, token: t) : ggmlDotQ4K(row, xt, meta, token: t)
+        let v: Float
+        switch (isQ4K, special) {
+        case (true, true): v = ggmlDotQ4KGemm(row, xt, meta, token: t)
+        case (true, false): v = ggmlDotQ4K(row, xt, meta, token: t)
+        case (false, true): v = ggmlDotQ6KTiled(row, xt, meta, token: t)
+        case (false, false): v = ggmlDotQ6K(row, xt, meta, token: t)
+        }
+        out[t &* ldOut &+ r] = v
       }
     }
   }

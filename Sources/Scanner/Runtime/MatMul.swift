@@ -48,7 +48,7 @@ func matVec(
   }
   if let q8K, hasGGMLQ8KKernel(w.type) {
     // Q8_K integer activations (llama.cpp numerics, Q4_K/Q6_K): GGMLKQuantDots.swift, gemv order
-    ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: cols, q8K, tokens: 1, gemmOrder: nil, out, ldOut: 0)
+    ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: cols, q8K, tokens: 1, order: nil, out, ldOut: 0)
     return
   }
   switch w.type {
@@ -72,7 +72,7 @@ func matVec(
 func matMat(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
   _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>,
-  q8: Q8Meta? = nil, q8K: Q8KMeta? = nil, gemmOrder: UnsafePointer<Bool>? = nil, rowOrder: Bool = false
+  q8: Q8Meta? = nil, q8K: Q8KMeta? = nil, kQuantOrder: UnsafePointer<KQuantOrder>? = nil, rowOrder: Bool = false
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
@@ -81,9 +81,9 @@ func matMat(
     return
   }
   if let q8K, hasGGMLQ8KKernel(w.type) {
-    // Q8_K integer activations (Q4_K/Q6_K); `gemmOrder` marks the tokens llama.cpp's repacked Q4_K
-    // multiplies in its 4-token gemm order (GGMLKQuantDots.swift).
-    ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: k, q8K, tokens: tokens, gemmOrder: gemmOrder, out, ldOut: ldOut)
+    // Q8_K integer activations (Q4_K/Q6_K); `kQuantOrder` says which of llama.cpp's kernels (and float
+    // orders) each token's product takes (GGMLKQuantDots.swift).
+    ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: k, q8K, tokens: tokens, order: kQuantOrder, out, ldOut: ldOut)
     return
   }
   if rowOrder {

@@ -45,11 +45,13 @@ final class RunState {
   /// Whether each token came in the same evaluate/step call as other tokens of its sequence (a prompt):
   /// llama.cpp numerics then follow ggml's matrix-matrix attention order, else its single-token order.
   let tokenInGroup: UnsafeMutablePointer<Bool>
-  /// llama.cpp numerics, Q4_K weights: whether each token is among the first `c - c % 4` of the `c` tokens
-  /// its sequence has in this forward call (ggml's repacked Q4_K multiplies those 4 at a time in its gemm
-  /// order, the rest in its gemv order). Written by `Transformer.forward`.
-  let tokenGemmOrder: UnsafeMutablePointer<Bool>
-  /// Scratch per sequence, 2 per sequence (token counts while filling `tokenGemmOrder`).
+  /// llama.cpp numerics: which of llama.cpp's K-quant kernels each token's products take, from the `c`
+  /// tokens its sequence has in this forward call (`KQuantOrder`). Written by `Transformer.forward`.
+  let tokenKQuantOrder: UnsafeMutablePointer<KQuantOrder>
+  /// The same for the rows of the output product (the tokens whose logits are wanted), with their sequences.
+  let logitKQuantOrder: UnsafeMutablePointer<KQuantOrder>
+  let logitSequence: UnsafeMutablePointer<Int>
+  /// Scratch, 2 per sequence (row counts while filling the orders).
   let sequenceCounts: UnsafeMutablePointer<Int>
   let logitRows: UnsafeMutablePointer<Int>
   /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
@@ -117,8 +119,12 @@ final class RunState {
     tokenPosition = .allocate(capacity: ub)
     tokenInGroup = .allocate(capacity: ub)
     tokenInGroup.initialize(repeating: false, count: ub)
-    tokenGemmOrder = .allocate(capacity: ub)
-    tokenGemmOrder.initialize(repeating: false, count: ub)
+    tokenKQuantOrder = .allocate(capacity: ub)
+    tokenKQuantOrder.initialize(repeating: [], count: ub)
+    logitKQuantOrder = .allocate(capacity: ub)
+    logitKQuantOrder.initialize(repeating: [], count: ub)
+    logitSequence = .allocate(capacity: ub)
+    logitSequence.initialize(repeating: 0, count: ub)
     sequenceCounts = .allocate(capacity: 2 * self.sequenceCount)
     sequenceCounts.initialize(repeating: 0, count: 2 * self.sequenceCount)
     logitRows = .allocate(capacity: ub)
@@ -143,7 +149,9 @@ final class RunState {
     tokenSequence.deallocate()
     tokenPosition.deallocate()
     tokenInGroup.deallocate()
-    tokenGemmOrder.deallocate()
+    tokenKQuantOrder.deallocate()
+    logitKQuantOrder.deallocate()
+    logitSequence.deallocate()
     sequenceCounts.deallocate()
     logitRows.deallocate()
     fileBases.deallocate()

@@ -99,7 +99,7 @@ final class Transformer: @unchecked Sendable {
       }
     }
     fillRopeTables(s, n)
-    if numerics == .llamaCpp { markGemmOrder(s, n) }
+    if numerics == .llamaCpp { markKQuantOrder(s, rows: UnsafePointer(s.tokenSequence), n, into: s.tokenKQuantOrder) }
 
     for l in 0..<c.layerCount {
       let layer = w.layers[l]
@@ -142,6 +142,11 @@ final class Transformer: @unchecked Sendable {
         wanted &+= 1
       }
     }
+    if numerics == .llamaCpp {
+      // llama.cpp multiplies the output matrix by the ubatch's output rows only: their count sets its orders.
+      for j in 0..<wanted { s.logitSequence[j] = s.tokenSequence[s.logitRows[j]] }
+      markKQuantOrder(s, rows: UnsafePointer(s.logitSequence), wanted, into: s.logitKQuantOrder)
+    }
     var done = 0
     while done < wanted {
       let m = min(s.logitBlock, wanted &- done)
@@ -149,9 +154,7 @@ final class Transformer: @unchecked Sendable {
         let i = s.logitRows[done &+ j]
         rmsNormRows(s.x + i &* d, w.outputNorm, s.logitInput + j &* d, rows: 1, width: d)
       }
-      // Gathered rows, not the call's tokens: no Q4_K gemm grouping (llama.cpp's output rows of a prompt
-      // would group in fours; Q4_K output matrices are rare, Q4_K_M keeps Q6_K/Q8_0 there).
-      multiply(w.output, s.logits, input: s.logitInput, n: m, s: s, base: base, gemmOrder: false)
+      multiply(w.output, s.logits, input: s.logitInput, n: m, s: s, base: base, kQuantOrder: s.logitKQuantOrder + done)
       for j in 0..<m {
         let i = s.logitRows[done &+ j]
         let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
@@ -184,7 +187,7 @@ final class Transformer: @unchecked Sendable {
     _ b: WeightMatrix? = nil, _ outB: UnsafeMutablePointer<Float>? = nil,
     _ c3: WeightMatrix? = nil, _ outC: UnsafeMutablePointer<Float>? = nil,
     input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafePointer<UnsafeRawPointer>, gated: Bool = false,
-    gemmOrder: Bool = true
+    kQuantOrder: UnsafePointer<KQuantOrder>? = nil
   ) {
     let k = a.columns
     // Each matrix's input: the activations as they are, or (llama.cpp numerics) converted to the
@@ -198,6 +201,8 @@ final class Transformer: @unchecked Sendable {
     let activation = config.activation
     let llamaGELU = numerics == .llamaCpp
     let rowOrder = numerics == .llamaCpp
+    // Which of llama.cpp's K-quant kernels each input row's products take (default: the call's tokens).
+    let orders = kQuantOrder ?? UnsafePointer(s.tokenKQuantOrder)
     pool.run { t in
       let tile = s.tiles + t &* s.tileStride
       @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput) {
@@ -207,7 +212,7 @@ final class Transformer: @unchecked Sendable {
           matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8: x.q8, q8K: x.q8K)
         } else {
           matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, q8: x.q8, q8K: x.q8K,
-            gemmOrder: gemmOrder ? UnsafePointer(s.tokenGemmOrder) : nil, rowOrder: rowOrder)
+            kQuantOrder: orders, rowOrder: rowOrder)
         }
       }
       one(a, outA, inA)
@@ -361,22 +366,25 @@ final class Transformer: @unchecked Sendable {
   /// The factor on K.Q scores in `ggmlAttention` (1 when Q was pre-scaled).
   var scoreScale: Float { prescalesQuery ? 1 : config.attentionScale }
 
-  /// Fills `s.tokenGemmOrder` for the `n` tokens of this call: a token is in gemm order when it is among
-  /// the first `c - c % 4` of the `c` tokens its sequence has in the call (llama.cpp's ubatch of one
-  /// sequence), so a batch of sequences orders each token as that sequence's own call would.
-  private func markGemmOrder(_ s: RunState, _ n: Int) {
+  /// Fills `orders` for `n` matrix input rows of sequences `rows[i]` from the count `c` of rows each one's
+  /// sequence has among them (llama.cpp's ubatch of that sequence alone): repacked Q4_K takes its gemm
+  /// order for the first `c - c % 4`, Q6_K the tiled matmul when `c >= 8`. A batch of sequences thus
+  /// orders each row as that sequence's own call would.
+  private func markKQuantOrder(_ s: RunState, rows: UnsafePointer<Int>, _ n: Int, into orders: UnsafeMutablePointer<KQuantOrder>) {
     // (total, seen so far) per sequence
     let counts = s.sequenceCounts
     for i in 0..<n {
-      let seq = s.tokenSequence[i]
-      counts[2 &* seq] = 0
-      counts[2 &* seq &+ 1] = 0
+      counts[2 &* rows[i]] = 0
+      counts[2 &* rows[i] &+ 1] = 0
     }
-    for i in 0..<n { counts[2 &* s.tokenSequence[i]] &+= 1 }
+    for i in 0..<n { counts[2 &* rows[i]] &+= 1 }
     for i in 0..<n {
-      let seq = s.tokenSequence[i]
+      let seq = rows[i]
       let total = counts[2 &* seq], index = counts[2 &* seq &+ 1]
-      s.tokenGemmOrder[i] = index < total &- total % 4
+      var order: KQuantOrder = []
+      if index < total &- total % 4 { order.insert(.gemm) }
+      if total >= 8 { order.insert(.tiled) }
+      orders[i] = order
       counts[2 &* seq &+ 1] = index &+ 1
     }
   }
