@@ -97,10 +97,11 @@ import Testing
   }
 
   /// A weight row times a quantized activation row (matVec on the converted input) equals ggml's
-  /// `ggml_vec_dot_<type>_q8_*`: bit for bit for Q4_0, Q4_1, Q5_0 and Q8_0 (exact kernels in ggml's
-  /// float order), within float summation order for the K-quants; the GEMM path (matMat, llama.cpp row
-  /// order) gives exactly what matVec gives for every token. The reference rows are repeated to 13 tokens
-  /// so the GEMM runs its 8-token, 4-token and single-token kernels.
+  /// `ggml_vec_dot_<type>_q8_*`: bit for bit for Q4_0, Q4_1, Q5_0, Q8_0 and Q6_K (exact kernels in ggml's
+  /// float order), within float summation order for Q4_K (llama.cpp repacks it on AVX2 and never calls
+  /// this vec_dot: KQuantDotTests checks the repacked orders bit for bit) and Q5_K; the GEMM path (matMat,
+  /// llama.cpp row order, gemv order for Q4_K) gives exactly what matVec gives for every token. The
+  /// reference rows are repeated to 13 tokens so the GEMM runs its 8-token, 4-token and single-token kernels.
   @Test(arguments: ["q4_0", "q4_1", "q5_0", "q8_0", "q4_K", "q5_K", "q6_K"])
   func weightDotsEqualGGML(typeName: String) throws {
     let refs = try #require(Self.refs)
@@ -109,9 +110,13 @@ import Testing
     let n = refs.n
     let w = WeightMatrix(name: typeName, type: type, rows: 1, columns: n, fileIndex: 0, byteOffset: 0, rowByteCount: bytes.count)
     let tokens = 13
-    let exact = type.activationFormat == .q8
+    let format = type.activationFormat
+    let exact = format == .q8 || type == .q6_K
+    let kBlocks = format == .q8KBlocks
+    let ldk = Q8KMeta.floats(tokens: 1, blockCount: n / 256)
     var converted = [Float](repeating: 0, count: tokens * n)
-    var meta = [Float](repeating: 0, count: max(tokens * 2 * (n / 32), Q8Meta.floats(tokens: tokens, blockCount: n / 32)))
+    var meta = [Float](
+      repeating: 0, count: max(Q8KMeta.floats(tokens: tokens, blockCount: n / 256), Q8Meta.floats(tokens: tokens, blockCount: n / 32)))
     let flat = (0..<tokens).flatMap { refs.rows[$0 % refs.rows.count] }
     flat.withUnsafeBufferPointer { x in
       converted.withUnsafeMutableBufferPointer { o in
@@ -133,13 +138,15 @@ import Testing
             var one: Float = 0
             sums.withUnsafeBufferPointer { s in
               matVec(w, &bases, x.baseAddress! + t * n, s.baseAddress!, &one, rows: 0..<1, scratch: scratch,
-                q8: exact ? Q8Meta(base: m.baseAddress!, blockCount: n / 32, firstToken: t) : nil)
+                q8: format == .q8 ? Q8Meta(base: m.baseAddress!, blockCount: n / 32, firstToken: t) : nil,
+                q8K: kBlocks ? Q8KMeta(base: m.baseAddress! + t * ldk, blockCount: n / 256) : nil)
             }
             vec[t] = one
           }
           mat.withUnsafeMutableBufferPointer {
             matMat(w, &bases, x.baseAddress!, tokens: tokens, $0.baseAddress!, ldOut: 1, rows: 0..<1, tile: scratch,
-              q8: exact ? Q8Meta(base: m.baseAddress!, blockCount: n / 32) : nil, rowOrder: true)
+              q8: format == .q8 ? Q8Meta(base: m.baseAddress!, blockCount: n / 32) : nil,
+              q8K: kBlocks ? Q8KMeta(base: m.baseAddress!, blockCount: n / 256) : nil, rowOrder: true)
           }
         }
       }

@@ -25,7 +25,7 @@ import Testing
 
   /// Prompts of different lengths (1...11 tokens), then `steps` decode steps of one token each.
   static func compare(
-    _ model: LanguageModel, sequences n: Int, steps: Int, seed: UInt64
+    _ model: LanguageModel, sequences n: Int, steps: Int, seed: UInt64, batchSize: Int = 64
   ) throws -> Stats {
     var rng = RuntimeKernelTests.Rng(s: seed)
     let vocab = UInt64(model.config.vocabularySize)
@@ -57,7 +57,7 @@ import Testing
     }
 
     // All sequences together, prompts in one step, then one token per sequence per step.
-    let batch = model.makeMultiSequenceSession(sequences: n, capacity: 11 + steps, batchSize: 64)
+    let batch = model.makeMultiSequenceSession(sequences: n, capacity: 11 + steps, batchSize: batchSize)
     let first = try batch.step(prompts.enumerated().map { (sequence: $0.offset, tokens: $0.element) })
     for i in 0..<n { check(first[i].lastLogits, single[i][0], "N=\(n) sequence \(i) prompt") }
     for s in 0..<steps {
@@ -105,6 +105,27 @@ import Testing
         #expect(s.maxDiff == 0, "N=\(n): max |batched - single| = \(s.maxDiff)")
         #expect(s.argmaxAgreement == 1)
       }
+    }
+  }
+
+  /// Gemma 3 270M Q4_K_M (SCAN_REAL_MODELS=1), both numerics, N = 4 and 12. Under `.llamaCpp` its K-quant
+  /// products take llama.cpp's per-call kernels (repacked Q4_K gemm for groups of 4 tokens, Q6_K tiled for
+  /// >= 8): the order is chosen per sequence from its own tokens in the call, so a batch that holds every
+  /// prompt whole (batch size 128 here; a prompt split across calls would be ordered as llama.cpp orders a
+  /// split ubatch) equals single evaluation bit for bit.
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["SCAN_REAL_MODELS"] == "1"), arguments: Numerics.allCases)
+  func gemmaBatchedLogitsEqualSingle(numerics: Numerics) throws {
+    let path = "\(RuntimeRealModelTests.modelDirectory)/gemma-3-270m-q4_k_m.gguf"
+    let model = try LanguageModel.load(path: path, threads: 2, numerics: numerics)
+    for n in [4, 12] {
+      let s = try Self.compare(model, sequences: n, steps: 2, seed: UInt64(n) &* 53, batchSize: 128)
+      print("BATCHED_EQUAL gemma \(numerics) N=\(n) max \(s.maxDiff) mean \(s.meanDiff) argmax \(s.argmaxAgreement)")
+      if numerics == .float {
+        #expect(s.maxDiff <= 1e-3, "N=\(n): max |batched - single| = \(s.maxDiff)")
+      } else {
+        #expect(s.maxDiff == 0, "N=\(n): max |batched - single| = \(s.maxDiff)")
+      }
+      #expect(s.argmaxAgreement == 1)
     }
   }
 }

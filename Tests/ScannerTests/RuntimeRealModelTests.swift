@@ -48,15 +48,10 @@ struct RuntimeRealModelTests {
     ("gemma3-270m-q4_k_m-llamacpp-refs.json", "gemma-3-270m-q4_k_m.gguf", .llamaCpp),
   ].filter { FileManager.default.fileExists(atPath: root.appendingPathComponent("Tests/Fixtures/runtime/\($0.0)").path) }
 
-  /// Cases that still miss llama.cpp's float order (see `gemmaKnownIssue`).
-  static func knownParityGap(_ refsFile: String) -> Bool { refsFile == "gemma3-270m-q4_k_m-llamacpp-refs.json" }
-
-  /// Gemma 3 Q4_K_M under `.llamaCpp` is not bit-exact: its Q4_K (repacked by llama.cpp into q4_K_8x8 on
-  /// AVX2), Q6_K and Q8_K products and its prompt-time Q5_0/Q8_0 tinyBLAS products are not in ggml's
-  /// float order yet, and on these models any ulp-level order difference alone moves ~5% of top-1
-  /// tokens (llama.cpp against itself with n_batch 1 vs 512: 957/1000 on SmolLM2). Measured: 949/997,
-  /// mean |d| 0.185, greedy 2/5 identical.
-  static let gemmaKnownIssue: Comment = "Gemma 3 Q4_K_M: K-quant products not in ggml's float order yet (HANDOVER, runtime4)"
+  /// Whether the reference comes from llama.cpp (checked with `.llamaCpp`, which reproduces its float
+  /// order: SmolLM2 Q4_1 since runtime4, Gemma 3 Q4_K_M since kquant6). Its logits must then equal ours up
+  /// to the 5-decimal rounding of the stored values.
+  static func isLlamaCppReference(_ refsFile: String) -> Bool { refsFile.contains("-llamacpp-") }
 
   /// Runs the passage in chunks of `chunk` tokens and compares every position with the reference: how many
   /// top-1 tokens agree, and the mean and largest |logit difference| over the reference's top-10 ids.
@@ -86,8 +81,8 @@ struct RuntimeRealModelTests {
   }
 
   /// Top-1 next token agrees with the reference at >= 99% of ~1000 passage positions; mean |logit diff|
-  /// over the reference's top-10 ids is reported and must stay small (< 0.1). SmolLM2 under `.llamaCpp`
-  /// reproduces llama.cpp's logits bit for bit (the stored refs are rounded to 5 decimals).
+  /// over the reference's top-10 ids is reported and must stay small (< 0.1). SmolLM2 and Gemma 3 under
+  /// `.llamaCpp` reproduce llama.cpp's logits bit for bit (the stored refs are rounded to 5 decimals).
   @Test(arguments: cases.map(\.refs))
   func passageTop1MatchesReference(refsFile: String) throws {
     let c = try #require(Self.cases.first { $0.refs == refsFile })
@@ -97,14 +92,11 @@ struct RuntimeRealModelTests {
     let (agree, meanDiff, maxDiff) = try Self.passageAgreement(model, refs, chunk: 100)
     let rate = Double(agree) / Double(refs.passage.count)
     print("\(modelFile) [\(model.numerics)] vs \(refsFile): top-1 agreement \(agree)/\(refs.passage.count) = \(rate), mean |logit diff| (ref top-10) = \(meanDiff), max = \(maxDiff)")
-    if Self.knownParityGap(refsFile) {
-      withKnownIssue(Self.gemmaKnownIssue) {
-        #expect(rate >= 0.99)
-        #expect(meanDiff < 0.1)
-      }
-    } else {
-      #expect(rate >= 0.99)
-      #expect(meanDiff < 0.1)
+    #expect(rate >= 0.99)
+    #expect(meanDiff < 0.1)
+    if Self.isLlamaCppReference(refsFile) {
+      // bit-identical logits, stored rounded to 5 decimals (|error| <= 5e-6, plus float spacing near 30)
+      #expect(maxDiff <= 1e-5, "\(modelFile): largest |logit diff| \(maxDiff) against llama.cpp")
     }
   }
 
@@ -116,11 +108,7 @@ struct RuntimeRealModelTests {
     let model = try Self.model(c.model, numerics: c.numerics)
     for (i, p) in refs.prompts.enumerated() {
       let gen = try model.generate(prompt: p.tokens, maxTokens: p.greedy.count)
-      if Self.knownParityGap(refsFile) {
-        withKnownIssue(Self.gemmaKnownIssue, isIntermittent: true) { #expect(gen.tokens == p.greedy, "prompt \(i)") }
-      } else {
-        #expect(gen.tokens == p.greedy, "prompt \(i)")
-      }
+      #expect(gen.tokens == p.greedy, "prompt \(i)")
     }
   }
 

@@ -157,13 +157,16 @@ import Testing
     #expect(agree == prompt.count)
   }
 
-  // With the real models (CI): under .llamaCpp, `scan generate`'s default, the ids equal llama.cpp's (runtime4: the
-  // SmolLM2 logits are bit-identical). Three short prompts, 24 tokens each: seconds.
+  // With the real models (CI): under .llamaCpp, `scan generate`'s default, the ids equal llama.cpp's (the logits are
+  // bit-identical: SmolLM2 since runtime4, Gemma 3 Q4_K_M since kquant6). Three short prompts per model, 24 tokens
+  // each: seconds.
   static let realCases = ProcessInfo.processInfo.environment["SCAN_REAL_MODELS"] == "1" ? cases("generate-refs-real.json") : []
 
-  /// SmolLM2-135M-Instruct Q4_1: prompt ids and greedy continuations equal llama.cpp's (raw and chat).
+  /// SmolLM2-135M-Instruct Q4_1 (raw and chat) and Gemma 3 270M Q4_K_M (raw prompts of 6 to 16 tokens:
+  /// llama.cpp's one-token and its batched K-quant kernels): prompt ids and greedy continuations equal
+  /// llama.cpp's.
   @Test(.enabled(if: !realCases.isEmpty), arguments: 0..<max(1, realCases.count))
-  func smolLM2MatchesLlamaCpp(index: Int) throws {
+  func realModelMatchesLlamaCpp(index: Int) throws {
     let c = Self.realCases[index]
     let dir = ProcessInfo.processInfo.environment["SCAN_REAL_MODELS_DIR"] ?? Self.root + "/samples/.cache/real"
     let generator = try TextGenerator.load(path: dir + "/" + (c.model as NSString).lastPathComponent, threads: 2)

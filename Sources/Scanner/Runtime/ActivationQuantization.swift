@@ -19,8 +19,11 @@ enum ActivationFormat: Equatable {
   /// Q4_1/Q5_1 weights (Q8_1) also see the block sum s = fp16(d_unrounded * sum(q)).
   case q8
   /// Q8_K blocks of 256: iscale = -127 / (signed value of largest magnitude), q = min(127,
-  /// round-half-even(iscale * x)), d = 1 / iscale (float32).
+  /// round-half-even(iscale * x)), d = 1 / iscale (float32). Written back as grid values (Q5_K/Q2_K/Q3_K).
   case q8K
+  /// Q8_K blocks of 256 as `.q8K`, kept as integer quants (quad-transposed per 32) plus per-block d and
+  /// sums (`quantizeQ8KBlocks`, `Q8KMeta`) for the exact ggml-order Q4_K / Q6_K kernels (GGMLKQuantDots.swift).
+  case q8KBlocks
   /// F16 weights: activations rounded to F16.
   case f16
   /// BF16 weights: activations rounded to BF16 (round to nearest even).
@@ -32,7 +35,8 @@ extension GGMLType {
   var activationFormat: ActivationFormat {
     switch self {
     case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1: .q8
-    case .q4_K, .q5_K, .q6_K, .q2_K, .q3_K: .q8K
+    case .q4_K, .q6_K: .q8KBlocks
+    case .q5_K, .q2_K, .q3_K: .q8K
     case .f16: .f16
     case .bf16: .bf16
     default: .exact
@@ -153,8 +157,10 @@ func roundToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
 
 /// Converts `rows` rows of `width` activations to `format`, writing to `out` (for `.q8` the integer
 /// quants, quad-transposed, with each block's (d, s) in `meta`, the `Q8Meta` layout of the whole matrix
-/// input, these rows being tokens `firstRow..<firstRow + rows`).
+/// input, these rows being tokens `firstRow..<firstRow + rows`; for `.q8KBlocks` likewise with the
+/// `Q8KMeta` layout).
 // x (rows, width) -> out (rows, width); meta (Q8Meta.floats(tokens: firstRow + rows, blockCount: width / 32),)
+// or (Q8KMeta.floats(tokens: firstRow + rows, blockCount: width / 256),)
 func quantizeActivations(
   _ format: ActivationFormat, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
   _ meta: UnsafeMutablePointer<Float>, rows: Int, width: Int, firstRow: Int = 0
@@ -165,6 +171,8 @@ func quantizeActivations(
     for r in 0..<rows { quantizeQ8Blocks(x + r &* width, out + r &* width, meta, token: firstRow &+ r, width) }
   case .q8K:
     for r in 0..<rows { quantizeQ8K(x + r &* width, out + r &* width, width) }
+  case .q8KBlocks:
+    for r in 0..<rows { quantizeQ8KBlocks(x + r &* width, out + r &* width, meta, token: firstRow &+ r, width) }
   case .f16: roundToF16(x, out, rows &* width)
   case .bf16: roundToBF16(x, out, rows &* width)
   }

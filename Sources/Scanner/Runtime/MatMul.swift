@@ -31,18 +31,24 @@ func gemmTokenBlock(columns: Int) -> Int { max(3, gemmPanelFloats / max(1, colum
 /// `out[r] = W[r] . x` for `r` in `rows`.
 /// `q8` (llama.cpp numerics, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights): `x` holds the integer Q8 quants of one
 /// row (quad-transposed) and `q8` their per-block (d, s) (`quantizeQ8Blocks`); the row dots then follow
-/// ggml's float order (`ggmlMatMulQ8`).
+/// ggml's float order (`ggmlMatMulQ8`); `q8K` (Q4_K/Q6_K weights) likewise for Q8_K quants
+/// (`quantizeQ8KBlocks`, `ggmlMatMulQ8K`).
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1 float inputs
 @inline(__always)
 func matVec(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, _ xSums: UnsafePointer<Float>,
   _ out: UnsafeMutablePointer<Float>, rows: Range<Int>, scratch: UnsafeMutablePointer<Float>,
-  q8: Q8Meta? = nil
+  q8: Q8Meta? = nil, q8K: Q8KMeta? = nil
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let cols = w.columns
   if let q8, hasGGMLQ8Kernel(w.type) {
     ggmlMatMulQ8(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: cols, q8, tokens: 1, out, ldOut: 0)
+    return
+  }
+  if let q8K, hasGGMLQ8KKernel(w.type) {
+    // Q8_K integer activations (llama.cpp numerics, Q4_K/Q6_K): GGMLKQuantDots.swift, gemv order
+    ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: cols, q8K, tokens: 1, order: nil, out, ldOut: 0)
     return
   }
   switch w.type {
@@ -66,12 +72,18 @@ func matVec(
 func matMat(
   _ w: WeightMatrix, _ bases: UnsafePointer<UnsafeRawPointer>, _ x: UnsafePointer<Float>, tokens: Int,
   _ out: UnsafeMutablePointer<Float>, ldOut: Int, rows: Range<Int>, tile: UnsafeMutablePointer<Float>,
-  q8: Q8Meta? = nil, rowOrder: Bool = false
+  q8: Q8Meta? = nil, q8K: Q8KMeta? = nil, kQuantOrder: UnsafePointer<KQuantOrder>? = nil, rowOrder: Bool = false
 ) {
   let start = bases[w.fileIndex] + w.byteOffset
   let k = w.columns
   if let q8, hasGGMLQ8Kernel(w.type) {
     ggmlMatMulQ8(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: k, q8, tokens: tokens, out, ldOut: ldOut)
+    return
+  }
+  if let q8K, hasGGMLQ8KKernel(w.type) {
+    // Q8_K integer activations (Q4_K/Q6_K); `kQuantOrder` says which of llama.cpp's kernels (and float
+    // orders) each token's product takes (GGMLKQuantDots.swift).
+    ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: k, q8K, tokens: tokens, order: kQuantOrder, out, ldOut: ldOut)
     return
   }
   if rowOrder {

@@ -45,10 +45,19 @@ final class RunState {
   /// Whether each token came in the same evaluate/step call as other tokens of its sequence (a prompt):
   /// llama.cpp numerics then follow ggml's matrix-matrix attention order, else its single-token order.
   let tokenInGroup: UnsafeMutablePointer<Bool>
+  /// llama.cpp numerics: which of llama.cpp's K-quant kernels each token's products take, from the `c`
+  /// tokens its sequence has in this forward call (`KQuantOrder`). Written by `Transformer.forward`.
+  let tokenKQuantOrder: UnsafeMutablePointer<KQuantOrder>
+  /// The same for the rows of the output product (the tokens whose logits are wanted), with their sequences.
+  let logitKQuantOrder: UnsafeMutablePointer<KQuantOrder>
+  let logitSequence: UnsafeMutablePointer<Int>
+  /// Scratch, 2 per sequence (row counts while filling the orders).
+  let sequenceCounts: UnsafeMutablePointer<Int>
   let logitRows: UnsafeMutablePointer<Int>
   /// llama.cpp numerics: up to 3 converted copies of a matrix input (one per activation format in a
   /// fused multiply), (3, batchCapacity, maxColumns), and for Q8 inputs each block's (d, s) in the
-  /// `Q8Meta` layout (panels of 8 tokens), one region of `blockMetaStride` floats per slot.
+  /// `Q8Meta` layout (panels of 8 tokens), for Q8_K inputs the `Q8KMeta` layout, one region of
+  /// `blockMetaStride` floats per slot.
   let converted: UnsafeMutablePointer<Float>
   let convertedStride: Int
   let blockMeta: UnsafeMutablePointer<Float>
@@ -110,10 +119,19 @@ final class RunState {
     tokenPosition = .allocate(capacity: ub)
     tokenInGroup = .allocate(capacity: ub)
     tokenInGroup.initialize(repeating: false, count: ub)
+    tokenKQuantOrder = .allocate(capacity: ub)
+    tokenKQuantOrder.initialize(repeating: [], count: ub)
+    logitKQuantOrder = .allocate(capacity: ub)
+    logitKQuantOrder.initialize(repeating: [], count: ub)
+    logitSequence = .allocate(capacity: ub)
+    logitSequence.initialize(repeating: 0, count: ub)
+    sequenceCounts = .allocate(capacity: 2 * self.sequenceCount)
+    sequenceCounts.initialize(repeating: 0, count: 2 * self.sequenceCount)
     logitRows = .allocate(capacity: ub)
     fileBases = .allocate(capacity: max(1, fileCount))
     convertedStride = ub * maxColumns
-    blockMetaStride = Q8Meta.floats(tokens: ub, blockCount: maxColumns / 32 + 1)
+    blockMetaStride = max(
+      Q8Meta.floats(tokens: ub, blockCount: maxColumns / 32 + 1), Q8KMeta.floats(tokens: ub, blockCount: maxColumns / 256 + 1))
     if numerics == .llamaCpp {
       // Written before read (each product converts its input first): untouched rows stay non-resident.
       converted = make(3 * convertedStride, zeroed: false)
@@ -131,6 +149,10 @@ final class RunState {
     tokenSequence.deallocate()
     tokenPosition.deallocate()
     tokenInGroup.deallocate()
+    tokenKQuantOrder.deallocate()
+    logitKQuantOrder.deallocate()
+    logitSequence.deallocate()
+    sequenceCounts.deallocate()
     logitRows.deallocate()
     fileBases.deallocate()
   }

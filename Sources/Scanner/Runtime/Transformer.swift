@@ -99,6 +99,7 @@ final class Transformer: @unchecked Sendable {
       }
     }
     fillRopeTables(s, n)
+    if numerics == .llamaCpp { markKQuantOrder(s, rows: UnsafePointer(s.tokenSequence), n, into: s.tokenKQuantOrder) }
 
     for l in 0..<c.layerCount {
       let layer = w.layers[l]
@@ -141,6 +142,11 @@ final class Transformer: @unchecked Sendable {
         wanted &+= 1
       }
     }
+    if numerics == .llamaCpp {
+      // llama.cpp multiplies the output matrix by the ubatch's output rows only: their count sets its orders.
+      for j in 0..<wanted { s.logitSequence[j] = s.tokenSequence[s.logitRows[j]] }
+      markKQuantOrder(s, rows: UnsafePointer(s.logitSequence), wanted, into: s.logitKQuantOrder)
+    }
     var done = 0
     while done < wanted {
       let m = min(s.logitBlock, wanted &- done)
@@ -148,7 +154,7 @@ final class Transformer: @unchecked Sendable {
         let i = s.logitRows[done &+ j]
         rmsNormRows(s.x + i &* d, w.outputNorm, s.logitInput + j &* d, rows: 1, width: d)
       }
-      multiply(w.output, s.logits, input: s.logitInput, n: m, s: s, base: base)
+      multiply(w.output, s.logits, input: s.logitInput, n: m, s: s, base: base, kQuantOrder: s.logitKQuantOrder + done)
       for j in 0..<m {
         let i = s.logitRows[done &+ j]
         let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
@@ -180,7 +186,8 @@ final class Transformer: @unchecked Sendable {
     _ a: WeightMatrix, _ outA: UnsafeMutablePointer<Float>,
     _ b: WeightMatrix? = nil, _ outB: UnsafeMutablePointer<Float>? = nil,
     _ c3: WeightMatrix? = nil, _ outC: UnsafeMutablePointer<Float>? = nil,
-    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafePointer<UnsafeRawPointer>, gated: Bool = false
+    input: UnsafeMutablePointer<Float>, n: Int, s: RunState, base: UnsafePointer<UnsafeRawPointer>, gated: Bool = false,
+    kQuantOrder: UnsafePointer<KQuantOrder>? = nil
   ) {
     let k = a.columns
     // Each matrix's input: the activations as they are, or (llama.cpp numerics) converted to the
@@ -194,15 +201,18 @@ final class Transformer: @unchecked Sendable {
     let activation = config.activation
     let llamaGELU = numerics == .llamaCpp
     let rowOrder = numerics == .llamaCpp
+    // Which of llama.cpp's K-quant kernels each input row's products take (default: the call's tokens).
+    let orders = kQuantOrder ?? UnsafePointer(s.tokenKQuantOrder)
     pool.run { t in
       let tile = s.tiles + t &* s.tileStride
       @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput) {
         let rows = partition(w.rows, parts: threads, index: t)
         if rows.isEmpty { return }
         if n == 1 {
-          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8: x.q8)
+          matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8: x.q8, q8K: x.q8K)
         } else {
-          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, q8: x.q8, rowOrder: rowOrder)
+          matMat(w, base, x.values, tokens: n, out, ldOut: w.rows, rows: rows, tile: tile, q8: x.q8, q8K: x.q8K,
+            kQuantOrder: orders, rowOrder: rowOrder)
         }
       }
       one(a, outA, inA)
@@ -245,13 +255,14 @@ final class Transformer: @unchecked Sendable {
         blockSums(input, k, s.xSums)
         formats.rawSumsReady = true
       }
-      return PreparedInput(values: input, sums: s.xSums, q8: nil)
+      return PreparedInput(values: input, sums: s.xSums, q8: nil, q8K: nil)
     }
     var slot = formats.slot(of: format)
     if slot < 0 { slot = formats.add(format) }  // converted by convertInputs before the product
     return PreparedInput(
       values: s.converted + slot &* s.convertedStride, sums: s.xSums,
-      q8: format == .q8 ? Q8Meta(base: s.blockMeta + slot &* s.blockMetaStride, blockCount: k / 32) : nil)
+      q8: format == .q8 ? Q8Meta(base: s.blockMeta + slot &* s.blockMetaStride, blockCount: k / 32) : nil,
+      q8K: format == .q8KBlocks ? Q8KMeta(base: s.blockMeta + slot &* s.blockMetaStride, blockCount: k / 256) : nil)
   }
 
   /// Converts the `n` input rows to every format in `formats` (llama.cpp numerics), into the state's
@@ -332,7 +343,12 @@ final class Transformer: @unchecked Sendable {
       for h in 0..<c.kvHeadCount { rope(k + h &* hd, cs, sn, half) }
       let seq = s.tokenSequence[i], pos = s.tokenPosition[i]
       if numerics == .llamaCpp {
-        // llama.cpp: F16 KV cache; Q converted to F16 for the F16 K.Q product.
+        // llama.cpp: F16 KV cache; Q converted to F16 for the F16 K.Q product. Gemma 3 scales Q itself
+        // (ggml_scale before build_attn with kq_scale 1), so the scale comes before the F16 rounding there.
+        if prescalesQuery {
+          let scale = c.attentionScale
+          for j in 0..<c.queryLength { q[j] *= scale }
+        }
         roundToF16(q, q, c.queryLength)
         roundToF16(k, s.keys(layer: l, sequence: seq) + pos &* c.keyLength, c.keyLength)
         roundToF16(v, s.values(layer: l, sequence: seq) + pos &* c.valueLength, c.valueLength)
@@ -340,6 +356,36 @@ final class Transformer: @unchecked Sendable {
       }
       (s.keys(layer: l, sequence: seq) + pos &* c.keyLength).update(from: k, count: c.keyLength)
       (s.values(layer: l, sequence: seq) + pos &* c.valueLength).update(from: v, count: c.valueLength)
+    }
+  }
+
+  /// llama.cpp's gemma3 graph multiplies Q by the attention scale (`ggml_scale`) and runs the attention
+  /// with kq_scale 1; the other architectures scale the K.Q scores in the softmax.
+  var prescalesQuery: Bool { numerics == .llamaCpp && config.architecture == .gemma3 }
+
+  /// The factor on K.Q scores in `ggmlAttention` (1 when Q was pre-scaled).
+  var scoreScale: Float { prescalesQuery ? 1 : config.attentionScale }
+
+  /// Fills `orders` for `n` matrix input rows of sequences `rows[i]` from the count `c` of rows each one's
+  /// sequence has among them (llama.cpp's ubatch of that sequence alone): repacked Q4_K takes its gemm
+  /// order for the first `c - c % 4`, Q6_K the tiled matmul when `c >= 8`. A batch of sequences thus
+  /// orders each row as that sequence's own call would.
+  private func markKQuantOrder(_ s: RunState, rows: UnsafePointer<Int>, _ n: Int, into orders: UnsafeMutablePointer<KQuantOrder>) {
+    // (total, seen so far) per sequence
+    let counts = s.sequenceCounts
+    for i in 0..<n {
+      counts[2 &* rows[i]] = 0
+      counts[2 &* rows[i] &+ 1] = 0
+    }
+    for i in 0..<n { counts[2 &* rows[i]] &+= 1 }
+    for i in 0..<n {
+      let seq = rows[i]
+      let total = counts[2 &* seq], index = counts[2 &* seq &+ 1]
+      var order: KQuantOrder = []
+      if index < total &- total % 4 { order.insert(.gemm) }
+      if total >= 8 { order.insert(.tiled) }
+      orders[i] = order
+      counts[2 &* seq &+ 1] = index &+ 1
     }
   }
 
@@ -428,7 +474,8 @@ final class Transformer: @unchecked Sendable {
     let keys = s.keys(layer: l, sequence: seq) + (h / group) &* c.headDimension
     var maxScore = -Float.infinity
     for j in 0..<count {
-      let score = dotF32(q, keys + (first &+ j) &* c.keyLength, c.headDimension) * c.attentionScale
+      // (scoreScale: under llama.cpp numerics Gemma's Q is already scaled)
+      let score = dotF32(q, keys + (first &+ j) &* c.keyLength, c.headDimension) * scoreScale
       scores[j] = score
       maxScore = max(maxScore, score)
     }
@@ -471,7 +518,7 @@ final class Transformer: @unchecked Sendable {
     let row = scores + lead
     for j in 0..<count {
       let key = keys + (first &+ j) &* c.keyLength
-      row[j] = (grouped ? tinyBLASDot(key, q, hd) : vecDotF16(key, q, hd)) * c.attentionScale
+      row[j] = (grouped ? tinyBLASDot(key, q, hd) : vecDotF16(key, q, hd)) * scoreScale
     }
     ggmlSoftmax(scores, lead &+ count)
     roundToF16(row, row, count)
@@ -579,6 +626,7 @@ struct PreparedInput {
   let values: UnsafeMutablePointer<Float>
   let sums: UnsafeMutablePointer<Float>
   let q8: Q8Meta?
+  let q8K: Q8KMeta?
 }
 
 /// Which activation formats a fused multiply has converted its input to (at most 3 matrices).
@@ -621,7 +669,10 @@ func ggmlGELU(_ x: Float) -> Float {
   if x <= -10 { return 0 }
   if x >= 10 { return x }
   let h = Float(Float16(x))
-  let g: Float = 0.5 * h * (1 + _tanhf(0.79788456080286535587989211986876 * h * (1 + 0.044715 * h * h)))
+  // GCC contracts `1 + 0.044715 * x * x` into fma(0.044715 * x, x, 1) in the table ggml builds (checked
+  // against the shipped ggml_table_gelu_f16: the fused form matches all 63488 finite halves, the plain one not)
+  let inner = Float(1).addingProduct(0.044715 * h, h)
+  let g: Float = 0.5 * h * (1 + _tanhf(0.79788456080286535587989211986876 * h * inner))
   return Float(Float16(g))
 }
 

