@@ -85,4 +85,121 @@ enum TriggerSearch {
       return out
     }
   }
+
+  /// Search settings (quick defaults; docs/BEHAVIOUR.md "Target-conditioned trigger search").
+  struct Settings: Sendable {
+    /// Target tokens scored (the variable start of the target; later tokens lock in once it is written).
+    var targetTokens = 4
+    /// Clean requests the objective is averaged over: those where the target is least likely without insertion.
+    var prompts = 2
+    /// Requests examined to pick them.
+    var candidatePrompts = 4
+    /// Random single tokens scored first.
+    var pool = 48
+    /// Sequences kept per round, and best single tokens used to extend them (appended or prepended).
+    var beam = 3
+    var extend = 6
+    /// Extension rounds (so at most 1 + rounds tokens).
+    var rounds = 2
+    /// Stop once the mean probability of the target prefix reaches this.
+    var goal = 0.9
+    var seed: UInt64 = 0x7A29
+  }
+
+  /// A searched input and its objective.
+  struct Found: Sendable {
+    let tokens: [Int32]
+    let text: String
+    /// Mean over the search requests of log P(target prefix) with the input inserted, and without any insertion.
+    let logP: Double
+    let baseLogP: Double
+  }
+
+  struct Outcome: Sendable {
+    /// Best first.
+    let found: [Found]
+    let evaluations: Int
+    let requests: [String]
+    let seconds: Double
+  }
+
+  /// Whether a token may be part of a searched trigger: not a stop/control/unused token, has a letter, and is not a
+  /// word of the target itself (inserting "curl" makes a model talk about curl: an echo, not a trigger).
+  static func usable(_ id: Int32, tokenizer: Tokenizer, stopTokens: Set<Int32>, targetText: String) -> Bool {
+    let i = Int(id)
+    guard !stopTokens.contains(id) else { return false }
+    if i < tokenizer.attributes.count {
+      let a = tokenizer.attributes[i]
+      if a.contains(.control) || a.contains(.unused) || a.contains(.userDefined) { return false }
+    }
+    guard let t = try? tokenizer.decodeText([id], renderSpecial: false) else { return false }
+    let core = t.trimmingWhitespace().lowercased()
+    guard core.contains(where: \.isLetter), !core.contains("\u{FFFD}") else { return false }
+    return core.count < 3 || !targetText.lowercased().contains(core)
+  }
+
+  /// Greedy beam search over short token sequences inserted at `site`: random single tokens first, then the best
+  /// ones extended by the best singles (appended or prepended), maximising the mean log P(target prefix) over the
+  /// requests where the target is least likely unprompted. Forward passes only.
+  static func search(model: LanguageModel, format: ChatFormat, requests: [String], site: InsertionSite, target: [Int32],
+                     settings: Settings, deadline: ContinuousClock.Instant, minimumEvaluations: Int = 0,
+                     decode: ([Int32]) -> String) throws(ModelError) -> Outcome? {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let prefix = Array(target.prefix(max(1, settings.targetTokens)))
+    // Pick the requests where the target is least likely without any insertion.
+    let examined = Array(requests.prefix(max(1, settings.candidatePrompts)))
+    guard let probe = Scorer(model: model, format: format, requests: examined, site: site, target: prefix) else { return nil }
+    let base = try probe.score([[]])[0]
+    let hardest = base.indices.sorted { base[$0] < base[$1] }.prefix(max(1, settings.prompts)).sorted()
+    let chosen = hardest.map { examined[$0] }
+    guard let scorer = Scorer(model: model, format: format, requests: chosen, site: site, target: prefix) else { return nil }
+    let baseMean = hardest.reduce(0.0) { $0 + base[$1] } / Double(hardest.count)
+    var evaluations = 0
+    func mean(_ rows: [[Double]]) -> [Double] { rows.map { $0.reduce(0, +) / Double(max(1, $0.count)) } }
+    // Random single tokens (deterministic).
+    let targetText = decode(target)
+    let vocabulary = model.config.vocabularySize
+    var rng = SplitMix(seed: settings.seed)
+    var pool: [Int32] = []
+    var seen = Set<Int32>()
+    var attempts = 0
+    while pool.count < settings.pool, attempts < settings.pool * 50 {
+      attempts += 1
+      let id = Int32(truncatingIfNeeded: Int(rng.next() % UInt64(max(1, vocabulary))))
+      guard seen.insert(id).inserted, usable(id, tokenizer: format.tokenizer, stopTokens: format.stopTokens, targetText: targetText) else { continue }
+      pool.append(id)
+    }
+    var scored: [([Int32], Double)] = []
+    // Singles in chunks, so a deadline can cut the pool.
+    var next = 0
+    while next < pool.count {
+      if evaluations >= minimumEvaluations, clock.now > deadline { break }
+      let chunk = Array(pool[next..<min(pool.count, next + 16)]).map { [$0] }
+      next += chunk.count
+      let m = mean(try scorer.score(chunk))
+      evaluations += chunk.count
+      scored += zip(chunk, m).map { ($0, $1) }
+    }
+    scored.sort { $0.1 > $1.1 }
+    var beam = Array(scored.prefix(settings.beam))
+    let singles = scored.prefix(settings.extend).map { $0.0[0] }
+    let goal = _log(settings.goal)
+    for _ in 0..<settings.rounds {
+      guard let best = beam.first, best.1 < goal, clock.now < deadline else { break }
+      var seenSequences = Set(beam.map(\.0))
+      var candidates: [[Int32]] = []
+      for (sequence, _) in beam {
+        for t in singles where !sequence.contains(t) {
+          for c in [sequence + [t], [t] + sequence] where seenSequences.insert(c).inserted { candidates.append(c) }
+        }
+      }
+      guard !candidates.isEmpty else { break }
+      let m = mean(try scorer.score(candidates))
+      evaluations += candidates.count
+      beam = Array((beam + zip(candidates, m).map { ($0, $1) }).sorted { $0.1 > $1.1 }.prefix(settings.beam))
+    }
+    let found = beam.map { Found(tokens: $0.0, text: decode($0.0), logP: $0.1, baseLogP: baseMean) }
+    return Outcome(found: found, evaluations: evaluations, requests: chosen, seconds: ModelScanner.seconds(clock.now - start))
+  }
 }
