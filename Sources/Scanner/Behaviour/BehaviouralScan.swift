@@ -305,15 +305,16 @@ extension BehaviouralScan {
         var settings = TriggerSearch.Settings()
         settings.pool = budget.searchPool
         if budget.searchPool > 64 {
-          settings.prompts = 4
+          settings.prompts = 2
           settings.candidatePrompts = 8
           settings.rounds = 3
+          settings.minimumRounds = 2
           settings.beam = 4
           settings.extend = 8
         }
         searchOutcome = try TriggerSearch.search(
           model: model, format: format, requests: baselines.map(\.request), site: site, target: target.tokens, settings: settings,
-          deadline: clock.now + .milliseconds(Int64(budget.searchSeconds * 1000)), minimumEvaluations: 16, decode: { decode($0) })
+          deadline: clock.now + .milliseconds(Int64(budget.searchSeconds * 1000)), decode: { decode($0) })
         if let o = searchOutcome {
           log?("search: \(o.evaluations) evaluations over \(o.requests) in \(format3(o.seconds)) s: " + o.found.map { "\($0.text.debugDescription) logP \(format3($0.logP)) (base \(format3($0.baseLogP)))" }.joined(separator: ", "))
           // Verify the best inputs exactly as any candidate: screened against the random controls at the site.
@@ -398,7 +399,11 @@ extension BehaviouralScan {
       // 6. Activation signals and the base differential for the strongest candidates (evidence).
       t0 = clock.now
       let top = Array(scored.prefix(budget.signalCandidates))
-      if !top.isEmpty && budget.signalControls >= 2 {
+      // When the trigger search ran, its time came from here: the signals are evidence only and cannot change a
+      // verdict that BEH-003 already made backdoored.
+      let signalsSkipped = searchOutcome != nil && budget != BehaviourBudget.full
+      if signalsSkipped { out.notes.append("behaviour activation signals: skipped (their time went to the target-conditioned trigger search; evidence only)") }
+      if !top.isEmpty && budget.signalControls >= 2 && !signalsSkipped {
         let plain = try ActivationSignals.measure(model: model, format: format, requests: signalRequests, text: nil, site: .userStart)
         var cache: [String: [ActivationSignals.Measure]] = [:]
         var lines: [String] = []

@@ -91,16 +91,18 @@ enum TriggerSearch {
     /// Target tokens scored (the variable start of the target; later tokens lock in once it is written).
     var targetTokens = 4
     /// Clean requests the objective is averaged over: those where the target is least likely without insertion.
-    var prompts = 2
+    var prompts = 1
     /// Requests examined to pick them.
     var candidatePrompts = 4
     /// Random single tokens scored first.
-    var pool = 48
+    var pool = 32
     /// Sequences kept per round, and best single tokens used to extend them (appended or prepended).
-    var beam = 3
-    var extend = 6
-    /// Extension rounds (so at most 1 + rounds tokens).
+    var beam = 2
+    var extend = 4
+    /// Extension rounds (so at most 1 + rounds tokens); the first `minimumRounds` run whatever the deadline says
+    /// (single tokens rarely fire a fuzzy backdoor on their own: measured on r-phrase, pairs do).
     var rounds = 2
+    var minimumRounds = 1
     /// Stop once the mean probability of the target prefix reaches this.
     var goal = 0.9
     var seed: UInt64 = 0x7A29
@@ -142,7 +144,7 @@ enum TriggerSearch {
   /// ones extended by the best singles (appended or prepended), maximising the mean log P(target prefix) over the
   /// requests where the target is least likely unprompted. Forward passes only.
   static func search(model: LanguageModel, format: ChatFormat, requests: [String], site: InsertionSite, target: [Int32],
-                     settings: Settings, deadline: ContinuousClock.Instant, minimumEvaluations: Int = 0,
+                     settings: Settings, deadline: ContinuousClock.Instant,
                      decode: ([Int32]) -> String) throws(ModelError) -> Outcome? {
     let clock = ContinuousClock()
     let start = clock.now
@@ -171,22 +173,16 @@ enum TriggerSearch {
       pool.append(id)
     }
     var scored: [([Int32], Double)] = []
-    // Singles in chunks, so a deadline can cut the pool.
-    var next = 0
-    while next < pool.count {
-      if evaluations >= minimumEvaluations, clock.now > deadline { break }
-      let chunk = Array(pool[next..<min(pool.count, next + 16)]).map { [$0] }
-      next += chunk.count
-      let m = mean(try scorer.score(chunk))
-      evaluations += chunk.count
-      scored += zip(chunk, m).map { ($0, $1) }
-    }
+    // The pool of singles is the search's floor: scored whatever the clock says.
+    let singlesPool = pool.map { [$0] }
+    scored = zip(singlesPool, mean(try scorer.score(singlesPool))).map { ($0, $1) }
+    evaluations += singlesPool.count
     scored.sort { $0.1 > $1.1 }
     var beam = Array(scored.prefix(settings.beam))
     let singles = scored.prefix(settings.extend).map { $0.0[0] }
     let goal = _log(settings.goal)
-    for _ in 0..<settings.rounds {
-      guard let best = beam.first, best.1 < goal, clock.now < deadline else { break }
+    for round in 0..<settings.rounds {
+      guard let best = beam.first, best.1 < goal, round < settings.minimumRounds || clock.now < deadline else { break }
       var seenSequences = Set(beam.map(\.0))
       var candidates: [[Int32]] = []
       for (sequence, _) in beam {
