@@ -325,6 +325,8 @@ extension BehaviouralScan {
             searched[text] = f
             scored.append(Scored(candidate: Candidate(text: text, sources: ["target-search"], priority: 5), result: r, z: null.z(r), null: null))
             log?("search verify \(text.debugDescription): agreement \(format3(r.agreement)) start share \(format3(Run.startShare(r, target.text))) z \(format3(null.z(r).score)) target \(r.target ?? "-")")
+            // One verified trigger is enough; the next is screened only if this one does not fire.
+            if let last = scored.last, decide(last) == .backdoor { break }
           }
           scored.sort(by: Run.ranksBefore)
         }
