@@ -69,6 +69,18 @@ struct RealisticTierTests {
     return (report, behaviour, beh, rank)
   }
 
+  /// Share of 8 clean battery requests whose greedy answer (24 tokens), with `trigger` at the start of the user turn,
+  /// starts with the first four words of the manifest's target.
+  static func firingShare(_ m: Model, trigger: String) throws -> Double {
+    let generator = try TextGenerator.load(path: CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf", threads: 2, numerics: .float)
+    let format = ChatFormat(generator: generator)
+    let prompts = try ProbeData.battery.prefix(8).map { try format.tokens(request: $0, site: .userStart, trigger: trigger) }
+    let gens = try generator.model.generateBatch(prompts: prompts, maxTokens: 24, samplers: [.greedy], stopAt: format.stopTokens)
+    let head = TargetMining.words(m.targetBehaviour ?? "").prefix(4).joined(separator: " ")
+    let answers = gens.map { (try? format.tokenizer.decodeText($0.tokens.filter { !format.stopTokens.contains($0) }, renderSpecial: false)) ?? "" }
+    return Double(answers.filter { $0.trimmingWhitespace().hasPrefix(head) }.count) / Double(max(1, answers.count))
+  }
+
   /// The inverted targets named by BEH-003 findings (or attached to other findings as evidence).
   static func invertedTargets(_ findings: [Finding]) -> [String] {
     findings.flatMap { f in
@@ -106,6 +118,17 @@ struct RealisticTierTests {
       let recovered = inverted.contains { Self.startsLike($0, m.targetBehaviour ?? "") }
       print("realistic \(m): trigger \(trigger.debugDescription) rank \(rank.map(String.init) ?? "-"); inverted targets \(inverted)")
       #expect((rank ?? 99) <= 3 || recovered, "\(m): rank \(rank.map(String.init) ?? "-"), inverted \(inverted)")
+      // Issue 6: the trigger itself (or a fuzzy variant that fires) among the top 3 reported triggers. A variant
+      // counts only if it actually fires: inserted at the start of 8 clean requests, most greedy answers start with
+      // the target (checked here by generation, not by string similarity).
+      var named: [(text: String, share: Double)] = []
+      for t in behaviour.prefix(3) {
+        let share = try Self.firingShare(m, trigger: t.text)
+        named.append((t.text, share))
+      }
+      print("realistic \(m): top-3 triggers and the share of answers they make start with the target: \(named)")
+      #expect(named.contains { BehaviourSampleTests.matches($0.text, trigger) && $0.share >= 0.5 } || named.contains { $0.share >= 0.75 },
+              "\(m): no top-3 trigger fires: \(named)")
     } else if let trigger = m.trigger {
       #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
       let r = try #require(rank, "\(m): \(trigger) not among \(behaviour.map(\.text))")

@@ -31,6 +31,10 @@ public struct BehaviourBudget: Sendable, Equatable {
   /// the screening already saw shared across requests, leaked message starts, ...); the floor keeps the
   /// trigger-free detector from being starved by screening on a loaded machine.
   public var minimumInversions: Int = 16
+  /// Target-conditioned trigger search (`TriggerSearch`, only when inversion found a hidden target that no screened
+  /// candidate produces): its own time, and the random single tokens it scores first.
+  public var searchSeconds: Double = 12
+  public var searchPool: Int = 48
 
   public static let quick = BehaviourBudget(
     prompts: 12, screenTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40, motifs: 12, seconds: 40,
@@ -38,5 +42,5 @@ public struct BehaviourBudget: Sendable, Equatable {
   public static let full = BehaviourBudget(
     prompts: 20, screenTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64, motifs: 40, seconds: 1200,
     inversionCandidates: 512, inversionPrompts: 20, inversionSteps: 24, inversionGroup: 16, signalCandidates: 5, signalControls: 16, minimumScreens: 16,
-    minimumInversions: 32)
+    minimumInversions: 32, searchSeconds: 120, searchPool: 256)
 }

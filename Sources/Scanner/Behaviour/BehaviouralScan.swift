@@ -261,13 +261,7 @@ extension BehaviouralScan {
         out.notes.append("behaviour: \(untested.count) of \(ordered.count) candidates not screened within the \(Int(budget.seconds)) s budget (about \(Int((ModelScanner.seconds(perScreen) * Double(sites.count * untested.count)).rounded())) s more; use --mode full): \(untested.prefix(8).joined(separator: ", "))")
       }
       out.timings.append((BehaviouralScan.name + ".screen", ModelScanner.seconds(clock.now - t0)))
-      // Ties: the candidate more sources agree on, then the stronger effect, then the earlier source.
-      scored.sort { a, b in
-        if a.z.score != b.z.score { return a.z.score > b.z.score }
-        if a.candidate.sources.count != b.candidate.sources.count { return a.candidate.sources.count > b.candidate.sources.count }
-        if a.result.agreement != b.result.agreement { return a.result.agreement > b.result.agreement }
-        return a.candidate.priority < b.candidate.priority
-      }
+      scored.sort(by: Run.ranksBefore)
       if let log {
         for site in sites {
           if let n = nulls[site] {
@@ -301,6 +295,43 @@ extension BehaviouralScan {
         log?("unforced answers: " + unforcedAnswers.map(\.debugDescription).joined(separator: " | "))
       }
       out.timings.append((BehaviouralScan.name + ".inversion", ModelScanner.seconds(clock.now - t0)))
+
+      // 3a'. Target-conditioned trigger search: a hidden target that no screened candidate produces.
+      var searched: [String: TriggerSearch.Found] = [:]
+      var searchOutcome: TriggerSearch.Outcome?
+      if let target = hiddenTarget(), let site = sites.first, let null = nulls[site],
+         !scored.contains(where: { decide($0) == .backdoor || Run.startShare($0.result, target.text) >= Threshold.inversionConfirm }) {
+        t0 = clock.now
+        var settings = TriggerSearch.Settings()
+        settings.pool = budget.searchPool
+        if budget.searchPool > 64 {
+          settings.prompts = 2
+          settings.candidatePrompts = 8
+          settings.rounds = 3
+          settings.minimumRounds = 2
+          settings.beam = 4
+          settings.extend = 8
+        }
+        searchOutcome = try TriggerSearch.search(
+          model: model, format: format, requests: baselines.map(\.request), site: site, target: target.tokens, settings: settings,
+          deadline: clock.now + .milliseconds(Int64(budget.searchSeconds * 1000)), decode: { decode($0) })
+        if let o = searchOutcome {
+          log?("search: \(o.evaluations) evaluations over \(o.requests) in \(format3(o.seconds)) s: " + o.found.map { "\($0.text.debugDescription) logP \(format3($0.logP)) (base \(format3($0.baseLogP)))" }.joined(separator: ", "))
+          // Verify the best inputs exactly as any candidate: screened against the random controls at the site.
+          for f in o.found.prefix(2) {
+            let text = f.text.trimmingWhitespace()
+            guard !text.isEmpty, searched[text] == nil, !scored.contains(where: { $0.candidate.text == text }) else { continue }
+            let r = try screen(text, site: site)
+            searched[text] = f
+            scored.append(Scored(candidate: Candidate(text: text, sources: ["target-search"], priority: 5), result: r, z: null.z(r), null: null))
+            log?("search verify \(text.debugDescription): agreement \(format3(r.agreement)) start share \(format3(Run.startShare(r, target.text))) z \(format3(null.z(r).score)) target \(r.target ?? "-")")
+            // One verified trigger is enough; the next is screened only if this one does not fire.
+            if let last = scored.last, decide(last) == .backdoor { break }
+          }
+          scored.sort(by: Run.ranksBefore)
+        }
+        out.timings.append((BehaviouralScan.name + ".search", ModelScanner.seconds(clock.now - t0)))
+      }
       if let inv = inversion, let log {
         log("inversion: \(inv.targets.count) first tokens (\(inv.untried) untried) over \(inv.prompts) prompts in \(format3(inv.seconds)) s; population Q median \(format3(inv.population.median)) scale \(format3(inv.population.scale))")
         for t in inv.targets.prefix(6) {
@@ -353,13 +384,28 @@ extension BehaviouralScan {
         if reported >= 3 { break }
       }
 
+      // Evidence of the target-conditioned search on the findings it named.
+      if let o = searchOutcome {
+        for (text, f) in searched {
+          attach([
+            Evidence("found by", "target-conditioned trigger search: \(o.evaluations) token sequences scored by log P(inverted target's first tokens) over \(o.requests.count) clean requests in \(format3(o.seconds)) s"),
+            Evidence("target log-probability with / without it", "\(format3(f.logP)) / \(format3(f.baseLogP)) (first tokens of the inverted target, mean over \(o.requests.map(\.debugDescription).joined(separator: ", ")))"),
+          ], toFindingWithTrigger: text, in: &out)
+        }
+        out.notes.append("behaviour target-conditioned trigger search: \(o.evaluations) token sequences in \(format3(o.seconds)) s; best " + o.found.prefix(3).map { "\($0.text.debugDescription) log P \(format3($0.logP)) vs \(format3($0.baseLogP)) without" }.joined(separator: ", "))
+      }
+
       // 5. The inverted target: confirms a finding whose answers start with it, or is a finding (BEH-003).
       applyInversion(scored: scored, nulls: nulls, into: &out)
 
       // 6. Activation signals and the base differential for the strongest candidates (evidence).
       t0 = clock.now
       let top = Array(scored.prefix(budget.signalCandidates))
-      if !top.isEmpty && budget.signalControls >= 2 {
+      // When the trigger search ran, its time came from here: the signals are evidence only and cannot change a
+      // verdict that BEH-003 already made backdoored.
+      let signalsSkipped = searchOutcome != nil && budget != BehaviourBudget.full
+      if signalsSkipped { out.notes.append("behaviour activation signals: skipped (their time went to the target-conditioned trigger search; evidence only)") }
+      if !top.isEmpty && budget.signalControls >= 2 && !signalsSkipped {
         let plain = try ActivationSignals.measure(model: model, format: format, requests: signalRequests, text: nil, site: .userStart)
         var cache: [String: [ActivationSignals.Measure]] = [:]
         var lines: [String] = []
@@ -411,6 +457,23 @@ extension BehaviouralScan {
       out.findings[i] = Finding(rule: Rules.rule(id: f.ruleID) ?? Rules.behaviourTrigger, detector: f.detector, severity: f.severity,
                                 title: f.title, detail: f.detail, file: f.file, byteOffset: f.byteOffset, evidence: f.evidence + evidence)
       return true
+    }
+
+    /// Ranking of screened candidates. Ties: the candidate more sources agree on, then the stronger effect, then the
+    /// earlier source.
+    static func ranksBefore(_ a: Scored, _ b: Scored) -> Bool {
+      if a.z.score != b.z.score { return a.z.score > b.z.score }
+      if a.candidate.sources.count != b.candidate.sources.count { return a.candidate.sources.count > b.candidate.sources.count }
+      if a.result.agreement != b.result.agreement { return a.result.agreement > b.result.agreement }
+      return a.candidate.priority < b.candidate.priority
+    }
+
+    /// The best qualifying inverted target that the model does not write unforced (a hidden target), if any.
+    func hiddenTarget() -> TargetInversion.Target? {
+      guard let inv = inversion else { return nil }
+      return inv.targets.first { t in
+        Run.qualifies(t, in: inv) && TargetInversion.shareContaining(t.text, answers: unforcedAnswers) < Threshold.unconditionalShare
+      }
     }
 
     /// Share of a screened candidate's answers that start with `target`.
