@@ -235,8 +235,11 @@ extension BehaviouralScan {
       let signalTexts = Double(1 + budget.signalCandidates * (1 + budget.signalControls)) * (base == nil ? 1 : 2.5)
       let reserved = signalTexts * Double(signalRequests.count) * promptLength / max(tokensPerSecond, 1)
       let signalReserve = Duration.milliseconds(Int64(min(reserved, budget.seconds * 0.06) * 1000))
-      // Screening keeps most of the budget; target inversion gets a tenth (plus whatever screening leaves).
-      let screenEnd = budgetEnd - signalReserve - .milliseconds(Int64(budget.seconds * 100))
+      // Screening keeps most of the budget; target inversion gets a tenth (plus whatever screening leaves); a tenth
+      // is kept for the target-conditioned trigger search, which runs only when inversion finds a hidden target (a
+      // model without one finishes that much sooner) and may overrun the budget by the rest of `searchSeconds`.
+      let searchReserve = Duration.milliseconds(Int64(min(budget.searchSeconds, budget.seconds * 0.1) * 1000))
+      let screenEnd = budgetEnd - signalReserve - searchReserve - .milliseconds(Int64(budget.seconds * 100))
       let controlStart = clock.now
       for site in sites {
         let results = try controls.map { text throws -> ScreenResult in try screen(text, site: site) }
@@ -287,7 +290,7 @@ extension BehaviouralScan {
       }
       sharing.sort { a, b in a.agreement != b.agreement ? a.agreement > b.agreement : a.target < b.target }
       let shared: [String] = sharing.map(\.target)
-      inversion = try invertTargets(staticTriggers: staticTriggers, sharedTargets: shared, deadline: budgetEnd - signalReserve)
+      inversion = try invertTargets(staticTriggers: staticTriggers, sharedTargets: shared, deadline: budgetEnd - signalReserve - searchReserve)
       // A qualifying target is hidden only if the model does not write it anyway: its unforced answers to the same
       // clean requests, long enough to reach a closing fixed text.
       if let inv = inversion, inv.targets.contains(where: { Run.qualifies($0, in: inv) }) {
