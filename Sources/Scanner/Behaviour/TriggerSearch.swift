@@ -50,9 +50,9 @@ enum TriggerSearch {
       let session = model.makeMultiSequenceSession(
         sequences: p * g, capacity: longestBefore + longestCandidate + longestAfter + target.count + 1,
         batchSize: 512)
-      var prefill: [(sequence: Int, tokens: [Int32])] = []
-      for j in 0..<g { for k in 0..<p { prefill.append((j * p + k, before[k])) } }
-      _ = try session.step(prefill)
+      // Each request's part before the insertion is evaluated once and copied into the other slots.
+      _ = try session.prefill(before)
+      for j in 1..<g { for k in 0..<p { session.copyPrefix(from: k, to: j * p + k, length: before[k].count) } }
       var out: [[Double]] = []
       out.reserveCapacity(candidates.count)
       var next = 0
@@ -94,8 +94,8 @@ enum TriggerSearch {
     var prompts = 1
     /// Requests examined to pick them.
     var candidatePrompts = 4
-    /// Random single tokens scored first.
-    var pool = 32
+    /// Random single tokens scored first (the scan sets it from `BehaviourBudget.searchPool`).
+    var pool = 48
     /// Sequences kept per round, and best single tokens used to extend them (appended or prepended).
     var beam = 2
     var extend = 4

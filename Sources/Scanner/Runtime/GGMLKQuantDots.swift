@@ -327,6 +327,25 @@ func q6KOffset(_ scales: SIMD16<Float>, _ m: UnsafePointer<Float>) -> SIMD8<Int3
   return exactInt32(prod.evenHalf + prod.oddHalf) &* 32
 }
 
+/// One Q6_K super-block's per-lane integer sums `sum sc * q6 * q8` (before the -32 offset), exact: what both
+/// Q6_K orders (vec_dot and tiled) start from.
+// p: one 210-byte super-block; xb: its 256 quad-transposed integer-valued activations -> 8 lanes
+@inline(__always)
+func q6KLanes(_ p: UnsafeRawPointer, _ xb: UnsafePointer<Float>, _ scales: SIMD16<Float>) -> SIMD8<Int32> {
+  var lanes = SIMD8<Int32>()
+  for c in 0..<8 {
+    let (w0, w1, w2, w3) = q6KChunk(p, c)
+    let xc = xb + c &* 32
+    var l = w0 * load8(xc)
+    l = fma8(l, w1, load8(xc + 8))
+    l = fma8(l, w2, load8(xc + 16))
+    l = fma8(l, w3, load8(xc + 24))
+    // |l| <= 4 x 63 x 127, times |sc| <= 128: < 2^22, exact and in exactInt32's range
+    lanes &+= exactInt32(l * q6KChunkScale(scales, c))
+  }
+  return lanes
+}
+
 /// One Q6_K row against one Q8_K activation row as `ggml_vec_dot_q6_K_q8_K` (AVX2) computes it.
 // w: blockCount super-blocks of 210 bytes; x (256 blockCount,) quad-transposed integer-valued -> scalar
 @inline(__always)
@@ -336,19 +355,7 @@ func ggmlDotQ6K(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ meta: Q8KMet
     let p = w + b &* 210
     let m = meta.block(token: t, b)
     let scales = q6KScales(p)
-    let xb = x + b &* 256
-    var lanes = SIMD8<Int32>()
-    for c in 0..<8 {
-      let (w0, w1, w2, w3) = q6KChunk(p, c)
-      let xc = xb + c &* 32
-      var l = w0 * load8(xc)
-      l = fma8(l, w1, load8(xc + 8))
-      l = fma8(l, w2, load8(xc + 16))
-      l = fma8(l, w3, load8(xc + 24))
-      // |l| <= 4 x 63 x 127, times |sc| <= 128: < 2^22, exact and in exactInt32's range
-      lanes &+= exactInt32(l * q6KChunkScale(scales, c))
-    }
-    lanes &-= q6KOffset(scales, m)
+    let lanes = q6KLanes(p, x + b &* 256, scales) &- q6KOffset(scales, m)
     acc = fma8(acc, roundedFloats(lanes), m[0] * half(p, 208))
   }
   return ggmlHorizontalSum(acc)
@@ -365,17 +372,7 @@ func ggmlDotQ6KTiled(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ meta: Q
     let p = w + b &* 210
     let m = meta.block(token: t, b)
     let scales = q6KScales(p)
-    let xb = x + b &* 256
-    var lanes = SIMD8<Int32>()
-    for c in 0..<8 {
-      let (w0, w1, w2, w3) = q6KChunk(p, c)
-      let xc = xb + c &* 32
-      var l = w0 * load8(xc)
-      l = fma8(l, w1, load8(xc + 8))
-      l = fma8(l, w2, load8(xc + 16))
-      l = fma8(l, w3, load8(xc + 24))
-      lanes &+= exactInt32(l * q6KChunkScale(scales, c))
-    }
+    let lanes = q6KLanes(p, x + b &* 256, scales)
     // the lane total is the exact block integer (|.| < 2^31), rounded once as cvtepi32_ps
     let res = half(p, 208) * Float(laneTotal(lanes &- q6KOffset(scales, m)))
     acc = acc.addingProduct(res, m[0])
