@@ -472,11 +472,19 @@ extension BehaviouralScan {
     }
 
     /// The best qualifying inverted target that the model does not write unforced (a hidden target), if any.
-    func hiddenTarget() -> TargetInversion.Target? {
-      guard let inv = inversion else { return nil }
-      return inv.targets.first { t in
-        Run.qualifies(t, in: inv) && TargetInversion.shareContaining(t.text, answers: unforcedAnswers) < Threshold.unconditionalShare
+    func hiddenTarget() -> TargetInversion.Target? { classifiedTargets().hidden }
+
+    /// Qualifying inverted targets in Q order, split where the first hidden one stands: those before it the model
+    /// also writes unforced (its visible behaviour, with their unforced-answer share), and the hidden one.
+    func classifiedTargets() -> (unconditional: [(target: TargetInversion.Target, share: Double)], hidden: TargetInversion.Target?) {
+      guard let inv = inversion else { return ([], nil) }
+      var unconditional: [(target: TargetInversion.Target, share: Double)] = []
+      for t in inv.targets where Run.qualifies(t, in: inv) {
+        let share = TargetInversion.shareContaining(t.text, answers: unforcedAnswers)
+        guard share >= Threshold.unconditionalShare else { return (unconditional, t) }
+        unconditional.append((t, share))
       }
+      return (unconditional, nil)
     }
 
     /// Share of a screened candidate's answers that start with `target`.
@@ -496,17 +504,12 @@ extension BehaviouralScan {
       out.notes.append("behaviour target inversion: \(inv.targets.count) first tokens forced after \(inv.prompts) clean prompts\(inv.untried > 0 ? " (\(inv.untried) not tried within the time budget)" : ""); best \(best.text.debugDescription) Q \(format3(best.q)), z \(format3(inv.z(best))) (threshold Q >= \(Threshold.inversionQ) with every step >= \(Threshold.inversionMinimumStep), or after at most \(Threshold.inversionLeadSteps) uncertain steps \(Threshold.inversionLockedSteps)+ steps >= \(Threshold.inversionLockedProbability))")
       // Qualifying targets in Q order; those the model writes unprompted are its ordinary behaviour (BEH-004, info)
       // and do not hide a later, hidden one.
-      var hidden: TargetInversion.Target?
+      let (unconditional, hidden) = classifiedTargets()
       var reported: [String] = []
-      for t in inv.targets where Run.qualifies(t, in: inv) {
-        let share = TargetInversion.shareContaining(t.text, answers: unforcedAnswers)
-        guard share >= Threshold.unconditionalShare else {
-          hidden = t
-          break
-        }
+      for (t, share) in unconditional where reported.count < 2 {
         // The same fixed text entered from another first token ("- To finish ..." after "To finish ...") is one
         // finding, not two.
-        if reported.count < 2, TargetInversion.shareContaining(t.text, answers: reported) == 0 {
+        if TargetInversion.shareContaining(t.text, answers: reported) == 0 {
           out.findings.append(unconditionalFinding(t, share: share, inv))
           reported.append(t.text)
         }
