@@ -203,7 +203,9 @@ final class Transformer: @unchecked Sendable {
     let rowOrder = numerics == .llamaCpp
     // Which of llama.cpp's K-quant kernels each input row's products take (default: the call's tokens).
     let orders = kQuantOrder ?? UnsafePointer(s.tokenKQuantOrder)
-    pool.run { t in
+    // Multiply-adds of the whole job (saturating: the count only chooses inline vs parallel).
+    let work = n.multipliedReportingOverflow(by: k &* (a.rows &+ (b?.rows ?? 0) &+ (c3?.rows ?? 0)))
+    pool.run(work: work.overflow ? .max : work.partialValue) { t in
       let tile = s.tiles + t &* s.tileStride
       @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput) {
         let rows = partition(w.rows, parts: threads, index: t)
@@ -280,7 +282,7 @@ final class Transformer: @unchecked Sendable {
       for slot in 0..<formats.count { convert(slot, 0..<n) }
     } else {
       let threads = s.threadCount
-      pool.run { t in
+      pool.run(work: n &* k &* formats.count) { t in
         let rows = partition(n, parts: threads, index: t, granule: 1)
         for slot in 0..<formats.count { convert(slot, rows) }
       }
@@ -436,7 +438,10 @@ final class Transformer: @unchecked Sendable {
     let f16Weights = numerics == .llamaCpp
     let ggmlOrder = f16Weights && c.headDimension % 32 == 0 && c.valueHeadDimension % 8 == 0
       && 32 &* c.valueHeadDimension <= s.tileStride
-    pool.run { t in
+    // Multiply-adds, bounded above by every token attending to as many keys as the furthest one.
+    var keys = 1
+    for i in 0..<n { keys = max(keys, s.tokenPosition[i] &+ 1) }
+    pool.run(work: items &* min(keys, s.capacity) &* (c.headDimension &+ c.valueHeadDimension)) { t in
       let scores = s.scores + t &* s.capacity
       for item in partition(items, parts: threads, index: t, granule: 1) {
         let i = item / c.headCount, h = item % c.headCount
