@@ -1,3 +1,4 @@
+import CKernels
 import Formats
 
 // llama.cpp numerics: the weight x Q8 activation block dot products in ggml-cpu's exact float order, so a
@@ -212,11 +213,21 @@ func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
 /// ggml's float order: the one switch over weight types for the ggml-order Q8 kernels (matrix-vector
 /// products are `tokens == 1`). Every token's result is computed by the same sequence of operations
 /// whatever the number of tokens or their grouping (batched == single, bit for bit).
-// W (rows, 32 nb) @ X (tokens, 32 nb)^T -> out (tokens, ldOut) at column r; x quad-transposed (tokens, ldx)
+/// `kernels`: which kernels, and so which quant layout `x` has (`quantizeQ8Blocks`).
+// W (rows, 32 nb) @ X (tokens, 32 nb)^T -> out (tokens, ldOut) at column r; x (tokens, ldx) in `kernels`' layout
 func ggmlMatMulQ8(
   _ type: GGMLType, _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
-  _ meta: Q8Meta, tokens: Int, _ out: UnsafeMutablePointer<Float>, ldOut: Int
+  _ meta: Q8Meta, tokens: Int, _ out: UnsafeMutablePointer<Float>, ldOut: Int, kernels: Q8Kernels = .active
 ) {
+  if kernels == .c {
+    // AVX2 integer dots (CKernels/ggml_q8.c), same bits. Int8 activations: a panel of tokens is ldx bytes each.
+    let panel = max(8, (4 &* gemmPanelFloats / max(1, ldx)) & ~7)
+    let xBytes = UnsafeRawPointer(x).assumingMemoryBound(to: Int8.self)
+    scan_ggml_matmul_q8(
+      Int32(type.rawValue), start, rowBytes, rows.lowerBound, rows.upperBound, xBytes, 4 &* ldx, meta.base,
+      meta.blockCount, meta.firstToken, tokens, out, ldOut, panel)
+    return
+  }
   switch type {
   case .q4_0: ggmlMatMulQ8(Q4_0Weight.self, start, rowBytes: rowBytes, rows: rows, x, ldx: ldx, meta, tokens: tokens, out, ldOut: ldOut)
   case .q4_1: ggmlMatMulQ8(Q4_1Weight.self, start, rowBytes: rowBytes, rows: rows, x, ldx: ldx, meta, tokens: tokens, out, ldOut: ldOut)
@@ -443,6 +454,25 @@ func tinyBLASDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
     i &+= 8
   }
   return ggmlHorizontalSum(acc)
+}
+
+/// `tinyBLASDot` of 4 rows against one vector: the same order per row, 4 independent FMA chains.
+@inline(__always)
+func tinyBLASDot4(
+  _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>,
+  _ b: UnsafePointer<Float>, _ n: Int
+) -> (Float, Float, Float, Float) {
+  var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+  var i = 0
+  while i < n {
+    let v = load8(b + i)
+    s0 = fma8(s0, load8(a0 + i), v)
+    s1 = fma8(s1, load8(a1 + i), v)
+    s2 = fma8(s2, load8(a2 + i), v)
+    s3 = fma8(s3, load8(a3 + i), v)
+    i &+= 8
+  }
+  return (ggmlHorizontalSum(s0), ggmlHorizontalSum(s1), ggmlHorizontalSum(s2), ggmlHorizontalSum(s3))
 }
 
 /// q . k over `n` (n % 32 == 0) F16-valued floats as `ggml_vec_dot_f16` (AVX2, one-column products):
