@@ -206,7 +206,7 @@ func roundToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
 }
 
 /// Converts `rows` rows of `width` activations to `format`, writing to `out` (for `.q8` the integer
-/// quants, quad-transposed, with each block's (d, s) in `meta`, the `Q8Meta` layout of the whole matrix
+/// quants in the active `Q8Kernels` layout, with each block's (d, s) in `meta`, the `Q8Meta` layout of the whole matrix
 /// input, these rows being tokens `firstRow..<firstRow + rows`; for `.q8KBlocks` likewise with the
 /// `Q8KMeta` layout).
 // x (rows, width) -> out (rows, width); meta (Q8Meta.floats(tokens: firstRow + rows, blockCount: width / 32),)

@@ -21,6 +21,10 @@ import Formats
 // sums of 4 or 8 tokens with one vector load and keeps the Q4_1/Q5_1 `summs` of 8 tokens in one vector
 // (each lane is still its own token's sequential FMA chain). The kernels are specialised per weight type
 // (`GGMLQ8Weight`), decode each weight block once per group of tokens, and work on the mapped bytes.
+//
+// These Swift kernels are the portable fallback: on x86_64 builds with AVX2, `ggmlMatMulQ8` calls the C kernels
+// (Sources/CKernels/ggml_q8.c: the same arithmetic with `vpmaddubsw`/`vpmaddwd` on Int8 activations, which Swift
+// SIMD did not lower to; Benchmarks/README.md "speed7"), see `Q8Kernels`.
 
 /// ggml's `hsum_float_8`: (high half + low half), then (0 + 2, 1 + 3), then their sum.
 @inline(__always)
