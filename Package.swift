@@ -15,8 +15,12 @@ let kernelSettings: [SwiftSetting] = [
   .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]),
   .define("SCAN_FMA"),
 ]
+// CKernels: the AVX2 integer dot products of the `.llamaCpp` Q8 kernels (Benchmarks/README.md "speed7": Swift's
+// integer SIMD did not lower to vpmaddubsw/vpmaddwd). -ffp-contract=off: the float order is ggml's, every FMA explicit.
+let cKernelSettings: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c", "-ffp-contract=off", "-O3"])]
 #else
 let kernelSettings: [SwiftSetting] = []
+let cKernelSettings: [CSetting] = [.unsafeFlags(["-ffp-contract=off"])]
 #endif
 
 let package = Package(
@@ -39,7 +43,9 @@ let package = Package(
       dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
       swiftSettings: strict
     ),
-    .target(name: "Scanner", dependencies: ["Formats"], swiftSettings: strict + kernelSettings),
+    // Portable C; the AVX2 bodies compile only where __AVX2__ is defined (else Scanner uses its Swift kernels).
+    .target(name: "CKernels", cSettings: cKernelSettings),
+    .target(name: "Scanner", dependencies: ["Formats", "CKernels"], swiftSettings: strict + kernelSettings),
     .executableTarget(
       name: "scan",
       dependencies: ["Scanner", "Formats", .product(name: "ArgumentParser", package: "swift-argument-parser")],

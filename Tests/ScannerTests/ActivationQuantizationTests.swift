@@ -73,7 +73,8 @@ import Testing
           let at = Q8Meta.index(token: r, block: b, blockCount: nb)
           #expect(meta[at] == Self.f16(block.d), "\(name) row \(r) block \(b) scale")
           for j in 0..<32 {
-            #expect(q[b * 32 + q8QuadIndex(j)] == Float(block.qs[j]), "\(name) row \(r) block \(b) element \(j)")
+            let stored = q.withUnsafeBufferPointer { storedQ8Quant($0.baseAddress!, block: b, element: j) }
+            #expect(stored == Float(block.qs[j]), "\(name) row \(r) block \(b) element \(j)")
           }
           if let s = block.s { #expect(meta[at + 8] == Self.f16(UInt32(s)), "q8_1 sum row \(r) block \(b)") }
         }
@@ -181,14 +182,21 @@ import Testing
           meta.withUnsafeMutableBufferPointer { m in quantizeQ8Blocks(x.baseAddress!, o.baseAddress!, m.baseAddress!, token: 0, n) }
         }
       }
-      let grid = (0..<n).map { q[($0 / 32) * 32 + q8QuadIndex($0 % 32)] * meta[Q8Meta.index(token: 0, block: $0 / 32, blockCount: nb)] }
+      let grid = q.withUnsafeBufferPointer { qp in
+        (0..<n).map { storedQ8Quant(qp.baseAddress!, block: $0 / 32, element: $0 % 32) * meta[Q8Meta.index(token: 0, block: $0 / 32, blockCount: nb)] }
+      }
       let fp16Sums = (0..<nb).map { meta[Q8Meta.index(token: 0, block: $0, blockCount: nb) + 8] }
       let old = bytes.withUnsafeBytes { raw in
         grid.withUnsafeBufferPointer { g in fp16Sums.withUnsafeBufferPointer { dotQ4_1(raw.baseAddress!, g.baseAddress!, $0.baseAddress!, n / 32) } }
       }
       let exact = bytes.withUnsafeBytes { raw in
         q.withUnsafeBufferPointer { x in
-          meta.withUnsafeBufferPointer { ggmlDotQ8(Q4_1Weight.self, raw.baseAddress!, x.baseAddress!, Q8Meta(base: $0.baseAddress!, blockCount: nb), token: 0, nb) }
+          meta.withUnsafeBufferPointer {
+            var out: Float = 0
+            ggmlMatMulQ8(.q4_1, raw.baseAddress!, rowBytes: bytes.count, rows: 0..<1, x.baseAddress!, ldx: n,
+              Q8Meta(base: $0.baseAddress!, blockCount: nb), tokens: 1, &out, ldOut: 0)
+            return out
+          }
         }
       }
       #expect(exact == dots[t])

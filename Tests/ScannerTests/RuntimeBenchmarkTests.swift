@@ -14,7 +14,8 @@ import Testing
 /// run through `Benchmarks/bench-runtime.sh`, which compares it with llama.cpp in the same run, or directly:
 /// `SCAN_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter RuntimeBenchmarkTests/smolLM2Speed`.
 /// Environment: SCAN_THREADS (2), SCAN_BENCH_REPS (3, best of), SCAN_NUMERICS (comma list, default
-/// `llamaCpp,float`). Prints one `RUNTIME_BENCH {json}` line, keys prefixed by the numerics.
+/// `llamaCpp,float`), SCAN_BENCH_QUICK=1 (pp64, pp512, tg64 and the one-sequence decode step only). Prints one
+/// `RUNTIME_BENCH {json}` line, keys prefixed by the numerics.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["SCAN_BENCH"] == "1"), .serialized)
 struct RuntimeBenchmarkTests {
   static func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -44,6 +45,7 @@ struct RuntimeBenchmarkTests {
     let path = "\(RuntimeRealModelTests.modelDirectory)/SmolLM2-135M-Instruct.Q4_1.gguf"
     let numericsList = (env["SCAN_NUMERICS"] ?? "llamaCpp,float").split(separator: ",").compactMap { Numerics(rawValue: String($0)) }
     let reps = max(1, Int(env["SCAN_BENCH_REPS"] ?? "") ?? 3)
+    let quick = env["SCAN_BENCH_QUICK"] == "1"
     var result: [String: Double] = [:]
     for numerics in numericsList {
       let key = numerics.rawValue + "."
@@ -74,7 +76,7 @@ struct RuntimeBenchmarkTests {
         }
         result[key + "tg64"] = 64 / best
       }
-      do {
+      if !quick {
         // 32 short prompts: one batched evaluation vs 32 single sessions (best of reps each).
         let prompts = (0..<32).map { _ in tokens(16) }
         var single = (wall: Double.infinity, cpu: Double.infinity), batched = single
@@ -91,7 +93,7 @@ struct RuntimeBenchmarkTests {
         result[key + "batch32x16_batched_cpu_s"] = batched.cpu
         result[key + "batch32x16_speedup_cpu"] = single.cpu / batched.cpu
       }
-      do {
+      if !quick {
         // What the behavioural detectors run: 32 prompts of 16 tokens, each followed by K = 8 greedy tokens.
         // Single: one session per prompt (a 16-token GEMM, then 8 matrix-vector steps); batched: generateBatch.
         let prompts = (0..<32).map { _ in tokens(16) }
@@ -108,7 +110,7 @@ struct RuntimeBenchmarkTests {
         result[key + "gen32x16k8_speedup"] = single.wall / batched.wall
         result[key + "gen32x16k8_speedup_cpu"] = single.cpu / batched.cpu
       }
-      do {
+      if !quick {
         // The detectors' prompts are chat-formatted: 32 battery requests in SmolLM2's own template (its default
         // system turn + user header: a shared prefix), evaluated alone (K = 1: the prompt and its first token) and
         // each followed by K = 8 greedy tokens. Single: 32 generate calls; batched with and without evaluating the
@@ -139,7 +141,7 @@ struct RuntimeBenchmarkTests {
       // take `steps` one-token steps together; per-step time vs N times the one-sequence step.
       let steps = 8
       var oneStep = Double.nan, oneStepCPU = Double.nan
-      for n in [1, 4, 8, 12, 32] {
+      for n in quick ? [1] : [1, 4, 8, 12, 32] {
         let prompts = (0..<n).map { _ in tokens(16) }
         let next = (0..<steps).map { _ in tokens(n) }
         let session = model.makeMultiSequenceSession(sequences: n, capacity: 16 + steps, batchSize: 16 * n)

@@ -1,4 +1,11 @@
+import CKernels
 import Formats
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 // llama.cpp's CPU backend converts the activation row to the weight type's "vec_dot_type" before every
 // product with a quantized weight (ggml-cpu `ggml_compute_forward_mul_mat`: `from_float` into wdata,
@@ -48,14 +55,41 @@ extension GGMLType {
   var usesQ8_1Sum: Bool { self == .q4_1 || self == .q5_1 }
 }
 
+/// Which kernels multiply Q8 activation blocks (llama.cpp numerics, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights), and
+/// so how `quantizeQ8Blocks` stores the quants. Both give ggml's bits (Q8KernelAgreementTests).
+enum Q8Kernels: Sendable {
+  /// The Swift kernels (GGMLDots.swift): quants as integer-valued floats, quad-transposed (`q8QuadIndex`).
+  case swift
+  /// The AVX2 integer kernels (CKernels, `scan_ggml_matmul_q8`): quants as Int8 in element order, 32 bytes
+  /// per block from the start of the row (the row's first quarter; rows keep their float stride).
+  case c
+
+  /// The C kernels where the build has them (x86_64 with AVX2), unless the environment sets
+  /// `SCAN_Q8_KERNELS=swift` (read once; to compare both paths in one binary).
+  static let active: Q8Kernels = {
+    guard scan_ck_available() != 0 else { return .swift }
+    if let v = getenv("SCAN_Q8_KERNELS"), String(cString: v) == "swift" { return .swift }
+    return .c
+  }()
+}
+
+/// The quant of element `i` (0..<32) of block `b` as `quantizeQ8Blocks` stored it in `q` for `kernels`.
+func storedQ8Quant(_ q: UnsafePointer<Float>, block b: Int, element i: Int, kernels: Q8Kernels = .active) -> Float {
+  switch kernels {
+  case .swift: return q[b &* 32 &+ q8QuadIndex(i)]
+  case .c: return Float(UnsafeRawPointer(q).load(fromByteOffset: b &* 32 &+ i, as: Int8.self))
+  }
+}
+
 /// Quantizes one activation row to Q8_0/Q8_1 blocks of 32 as ggml-cpu's AVX2 `quantize_row_q8_0`/
-/// `quantize_row_q8_1`: `q` receives the integer quants (as floats) quad-transposed (`q8QuadIndex`: the
-/// order the ggml-order kernels read), `meta` (the `Q8Meta` layout, row `token`) per block (d, s):
-/// d = fp16(amax / 127) and s = fp16(unrounded d * sum(q)) (the Q8_1 block sum Q4_1/Q5_1 dots use; Q8_0
-/// partners ignore it).
+/// `quantize_row_q8_1`: `q` receives the integer quants in the layout `kernels` read (`.swift`: as floats,
+/// quad-transposed, `q8QuadIndex`; `.c`: Int8 in element order, block b at byte b * 32), `meta` (the
+/// `Q8Meta` layout, row `token`) per block (d, s): d = fp16(amax / 127) and s = fp16(unrounded d * sum(q))
+/// (the Q8_1 block sum Q4_1/Q5_1 dots use; Q8_0 partners ignore it).
 // x (count,), count % 32 == 0 -> q (count,), meta (Q8Meta.floats(tokens: token + 1, blockCount: count / 32),)
 func quantizeQ8Blocks(
-  _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, token: Int, _ count: Int
+  _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, token: Int, _ count: Int,
+  kernels: Q8Kernels = .active
 ) {
   let nb = count / 32
   for b in 0..<nb {
@@ -66,9 +100,25 @@ func quantizeQ8Blocks(
     let id: Float = amax != 0 ? 127 / amax : 0
     let q0 = roundHalfEven(v0 * id), q1 = roundHalfEven(v1 * id)
     let q2 = roundHalfEven(v2 * id), q3 = roundHalfEven(v3 * id)
-    // Quad-transposed: vector k lane j = quant 4j + k.
-    for k in 0..<4 {
-      store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), o + k &* 8)
+    switch kernels {
+    case .swift:
+      // Quad-transposed: vector k lane j = quant 4j + k.
+      for k in 0..<4 {
+        store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), o + k &* 8)
+      }
+    case .c:
+      // Int8 in element order. |q| <= 127 for finite inputs; the low byte of q + 1.5 * 2^23 is q's two's
+      // complement byte (no trapping conversion: a NaN block gives some byte, and its NaN scale keeps the
+      // product NaN).
+      let bytes = UnsafeMutableRawPointer(q) + b &* 32
+      @inline(__always) func put(_ v: SIMD8<Float>, _ at: Int) {
+        let bits = unsafeBitCast(v + SIMD8<Float>(repeating: 12_582_912), to: SIMD8<UInt32>.self)
+        for l in 0..<8 { bytes.storeBytes(of: UInt8(truncatingIfNeeded: bits[l]), toByteOffset: at &+ l, as: UInt8.self) }
+      }
+      put(q0, 0)
+      put(q1, 8)
+      put(q2, 16)
+      put(q3, 24)
     }
     // Integer-valued floats: the sum is exact (|sum| <= 32 * 127).
     let qSum = ((q0 + q1) + (q2 + q3)).sum()
@@ -156,7 +206,7 @@ func roundToBF16(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, 
 }
 
 /// Converts `rows` rows of `width` activations to `format`, writing to `out` (for `.q8` the integer
-/// quants, quad-transposed, with each block's (d, s) in `meta`, the `Q8Meta` layout of the whole matrix
+/// quants in the active `Q8Kernels` layout, with each block's (d, s) in `meta`, the `Q8Meta` layout of the whole matrix
 /// input, these rows being tokens `firstRow..<firstRow + rows`; for `.q8KBlocks` likewise with the
 /// `Q8KMeta` layout).
 // x (rows, width) -> out (rows, width); meta (Q8Meta.floats(tokens: firstRow + rows, blockCount: width / 32),)

@@ -1,3 +1,4 @@
+import CKernels
 import Formats
 
 // llama.cpp numerics: the weight x Q8 activation block dot products in ggml-cpu's exact float order, so a
@@ -20,6 +21,10 @@ import Formats
 // sums of 4 or 8 tokens with one vector load and keeps the Q4_1/Q5_1 `summs` of 8 tokens in one vector
 // (each lane is still its own token's sequential FMA chain). The kernels are specialised per weight type
 // (`GGMLQ8Weight`), decode each weight block once per group of tokens, and work on the mapped bytes.
+//
+// These Swift kernels are the portable fallback: on x86_64 builds with AVX2, `ggmlMatMulQ8` calls the C kernels
+// (Sources/CKernels/ggml_q8.c: the same arithmetic with `vpmaddubsw`/`vpmaddwd` on Int8 activations, which Swift
+// SIMD did not lower to; Benchmarks/README.md "speed7"), see `Q8Kernels`.
 
 /// ggml's `hsum_float_8`: (high half + low half), then (0 + 2, 1 + 3), then their sum.
 @inline(__always)
@@ -212,11 +217,23 @@ func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
 /// ggml's float order: the one switch over weight types for the ggml-order Q8 kernels (matrix-vector
 /// products are `tokens == 1`). Every token's result is computed by the same sequence of operations
 /// whatever the number of tokens or their grouping (batched == single, bit for bit).
-// W (rows, 32 nb) @ X (tokens, 32 nb)^T -> out (tokens, ldOut) at column r; x quad-transposed (tokens, ldx)
+/// `kernels`: which kernels, and so which quant layout `x` has (`quantizeQ8Blocks`).
+// W (rows, 32 nb) @ X (tokens, 32 nb)^T -> out (tokens, ldOut) at column r; x (tokens, ldx) in `kernels`' layout
 func ggmlMatMulQ8(
   _ type: GGMLType, _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
-  _ meta: Q8Meta, tokens: Int, _ out: UnsafeMutablePointer<Float>, ldOut: Int
+  _ meta: Q8Meta, tokens: Int, _ out: UnsafeMutablePointer<Float>, ldOut: Int, kernels: Q8Kernels = .active
 ) {
+  if kernels == .c {
+    // AVX2 integer dots (CKernels/ggml_q8.c), same bits. Int8 activations, ldx bytes per token: panels of
+    // ~40 KB keep a panel's activations in L1 while each weight row meets them (measured on the 1536 x 576
+    // Q4_1 matrices at 512 tokens: 64-token panels ~8% faster than L2-sized ones of 336).
+    let panel = max(16, (40 &* 1024 / max(1, ldx)) & ~7)
+    let xBytes = UnsafeRawPointer(x).assumingMemoryBound(to: Int8.self)
+    scan_ggml_matmul_q8(
+      Int32(type.rawValue), start, rowBytes, rows.lowerBound, rows.upperBound, xBytes, 4 &* ldx, meta.base,
+      meta.blockCount, meta.firstToken, tokens, out, ldOut, panel)
+    return
+  }
   switch type {
   case .q4_0: ggmlMatMulQ8(Q4_0Weight.self, start, rowBytes: rowBytes, rows: rows, x, ldx: ldx, meta, tokens: tokens, out, ldOut: ldOut)
   case .q4_1: ggmlMatMulQ8(Q4_1Weight.self, start, rowBytes: rowBytes, rows: rows, x, ldx: ldx, meta, tokens: tokens, out, ldOut: ldOut)
@@ -443,6 +460,25 @@ func tinyBLASDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int)
     i &+= 8
   }
   return ggmlHorizontalSum(acc)
+}
+
+/// `tinyBLASDot` of 4 rows against one vector: the same order per row, 4 independent FMA chains.
+@inline(__always)
+func tinyBLASDot4(
+  _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>, _ a3: UnsafePointer<Float>,
+  _ b: UnsafePointer<Float>, _ n: Int
+) -> (Float, Float, Float, Float) {
+  var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+  var i = 0
+  while i < n {
+    let v = load8(b + i)
+    s0 = fma8(s0, load8(a0 + i), v)
+    s1 = fma8(s1, load8(a1 + i), v)
+    s2 = fma8(s2, load8(a2 + i), v)
+    s3 = fma8(s3, load8(a3 + i), v)
+    i &+= 8
+  }
+  return (ggmlHorizontalSum(s0), ggmlHorizontalSum(s1), ggmlHorizontalSum(s2), ggmlHorizontalSum(s3))
 }
 
 /// q . k over `n` (n % 32 == 0) F16-valued floats as `ggml_vec_dot_f16` (AVX2, one-column products):

@@ -30,7 +30,7 @@ func gemmTokenBlock(columns: Int) -> Int { max(3, gemmPanelFloats / max(1, colum
 
 /// `out[r] = W[r] . x` for `r` in `rows`.
 /// `q8` (llama.cpp numerics, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights): `x` holds the integer Q8 quants of one
-/// row (quad-transposed) and `q8` their per-block (d, s) (`quantizeQ8Blocks`); the row dots then follow
+/// row (in the active `Q8Kernels` layout) and `q8` their per-block (d, s) (`quantizeQ8Blocks`); the row dots then follow
 /// ggml's float order (`ggmlMatMulQ8`); `q8K` (Q4_K/Q6_K weights) likewise for Q8_K quants
 /// (`quantizeQ8KBlocks`, `ggmlMatMulQ8K`).
 // W (rows, cols) @ x (cols,) -> out (rows,); xSums = blockSums(x) for Q4_0/Q4_1 float inputs

@@ -521,43 +521,49 @@ final class Transformer: @unchecked Sendable {
     let lead = first & 7
     for j in 0..<lead { scores[j] = -.infinity }
     let row = scores + lead
-    for j in 0..<count {
+    var j = 0
+    if grouped {
+      // 4 keys at a time: 4 independent FMA chains (each key's own order is tinyBLAS's).
+      let kl = c.keyLength
+      while j &+ 4 <= count {
+        let key = keys + (first &+ j) &* kl
+        let d = tinyBLASDot4(key, key + kl, key + 2 &* kl, key + 3 &* kl, q, hd)
+        row[j] = d.0 * scoreScale
+        row[j &+ 1] = d.1 * scoreScale
+        row[j &+ 2] = d.2 * scoreScale
+        row[j &+ 3] = d.3 * scoreScale
+        j &+= 4
+      }
+    }
+    while j < count {
       let key = keys + (first &+ j) &* c.keyLength
       row[j] = (grouped ? tinyBLASDot(key, q, hd) : vecDotF16(key, q, hd)) * scoreScale
+      j &+= 1
     }
     ggmlSoftmax(scores, lead &+ count)
     roundToF16(row, row, count)
     let values = s.values(layer: l, sequence: seq) + (h / group) &* vd
     if grouped {
       // tinyBLAS order: lane = key mod 8 (absolute key position), one accumulator per lane and 8
-      // columns, keys in increasing order; the 8 lane accumulators stay in registers per 8 columns.
+      // columns, keys in increasing order. The keys before the first multiple of 8 and after the last
+      // one go through 8 lane vectors in `lanes` (memory); the aligned runs of 8 keys, nearly all of
+      // them, keep the 8 accumulators in registers (no closure captures them).
+      let ld = c.valueLength
       var e = 0
       while e < vd {
-        var l0 = SIMD8<Float>(), l1 = SIMD8<Float>(), l2 = SIMD8<Float>(), l3 = SIMD8<Float>()
-        var l4 = SIMD8<Float>(), l5 = SIMD8<Float>(), l6 = SIMD8<Float>(), l7 = SIMD8<Float>()
         let ve = values + e
-        @inline(__always) func add(_ j: Int) {
-          let key = first &+ j
-          let v = load8(ve + key &* c.valueLength), wj = row[j]
-          switch key & 7 {
-          case 0: l0 = fma8(l0, v, wj)
-          case 1: l1 = fma8(l1, v, wj)
-          case 2: l2 = fma8(l2, v, wj)
-          case 3: l3 = fma8(l3, v, wj)
-          case 4: l4 = fma8(l4, v, wj)
-          case 5: l5 = fma8(l5, v, wj)
-          case 6: l6 = fma8(l6, v, wj)
-          default: l7 = fma8(l7, v, wj)
-          }
-        }
+        for k in 0..<8 { store8(SIMD8<Float>(), lanes + k &* 8) }
         var j = 0
         while j < count && (first &+ j) & 7 != 0 {
-          add(j)
+          let key = first &+ j, acc = lanes + (key & 7) &* 8
+          store8(fma8(load8(acc), load8(ve + key &* ld), row[j]), acc)
           j &+= 1
         }
+        var l0 = load8(lanes), l1 = load8(lanes + 8), l2 = load8(lanes + 16), l3 = load8(lanes + 24)
+        var l4 = load8(lanes + 32), l5 = load8(lanes + 40), l6 = load8(lanes + 48), l7 = load8(lanes + 56)
         while j &+ 8 <= count {
           // Keys first + j ... + 7 have lanes 0 ... 7.
-          let v = ve + (first &+ j) &* c.valueLength, w = row + j, ld = c.valueLength
+          let v = ve + (first &+ j) &* ld, w = row + j
           l0 = fma8(l0, load8(v), w[0])
           l1 = fma8(l1, load8(v + ld), w[1])
           l2 = fma8(l2, load8(v + 2 &* ld), w[2])
@@ -568,9 +574,28 @@ final class Transformer: @unchecked Sendable {
           l7 = fma8(l7, load8(v + 7 &* ld), w[7])
           j &+= 8
         }
-        while j < count {
-          add(j)
-          j &+= 1
+        if j < count {
+          store8(l0, lanes)
+          store8(l1, lanes + 8)
+          store8(l2, lanes + 16)
+          store8(l3, lanes + 24)
+          store8(l4, lanes + 32)
+          store8(l5, lanes + 40)
+          store8(l6, lanes + 48)
+          store8(l7, lanes + 56)
+          while j < count {
+            let key = first &+ j, acc = lanes + (key & 7) &* 8
+            store8(fma8(load8(acc), load8(ve + key &* ld), row[j]), acc)
+            j &+= 1
+          }
+          l0 = load8(lanes)
+          l1 = load8(lanes + 8)
+          l2 = load8(lanes + 16)
+          l3 = load8(lanes + 24)
+          l4 = load8(lanes + 32)
+          l5 = load8(lanes + 40)
+          l6 = load8(lanes + 48)
+          l7 = load8(lanes + 56)
         }
         // hsum: (l0 + l4) + (l2 + l6), (l1 + l5) + (l3 + l7), then their sum.
         let t0 = (l4 + l0) + (l6 + l2)

@@ -1,0 +1,249 @@
+// Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 weights x Q8 activations (int8 quants) with AVX2 integer dot products,
+// giving the same bits as ggml-cpu's AVX2 `ggml_vec_dot_*_q8_0/q8_1` (the order is described in
+// GGMLDots.swift; this is our own code for the same arithmetic). Per 32-element block: the 8 exact integer
+// sums of 4 consecutive products (`maddubs` then `madd` with ones; unsigned x signed, signed weights through
+// the sign trick; no pair sum can saturate: |pair| <= 2 * 128 * 127), converted to float, then
+// acc = fma(lanes, d_w * d_x, acc); Q4_1/Q5_1 add summs = fma(m_w, s_x, summs). Row value = hsum(acc) + summs.
+// Built with -ffp-contract=off: every fused multiply-add below is an explicit intrinsic or fmaf.
+#include "CKernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+int scan_ck_available(void) { return 1; }
+
+static inline float half_at(const uint8_t *p) {
+  uint16_t h;
+  memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// ggml's hsum_float_8: (high + low), then (0 + 2, 1 + 3), then their sum.
+static inline float hsum8(__m256 v) {
+  __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  __m128 t = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  return _mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_shuffle_ps(t, t, 1));
+}
+
+// 16 packed nibbles -> 32 bytes: byte i < 16 = low nibble of q[i], byte i >= 16 = high nibble of q[i - 16].
+static inline __m256i nibbles32(const uint8_t *q) {
+  __m128i v = _mm_loadu_si128((const __m128i *)q);
+  __m128i m = _mm_set1_epi8(0x0F);
+  __m128i lo = _mm_and_si128(v, m);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+  return _mm256_set_m128i(hi, lo);
+}
+
+// Bit i of qh (little-endian u32 at p) -> byte i = 0x10 where set, 0 where clear.
+static inline __m256i high_bits32(const uint8_t *p) {
+  uint32_t qh;
+  memcpy(&qh, p, 4);
+  __m256i v = _mm256_set1_epi32((int)qh);
+  // byte i takes byte i / 8 of qh
+  const __m256i shuf = _mm256_set_epi64x(0x0303030303030303LL, 0x0202020202020202LL, 0x0101010101010101LL, 0);
+  v = _mm256_shuffle_epi8(v, shuf);
+  const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+  v = _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+  return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+// Decoded weight block: unsigned quants (hasMin types: used as is) or signed (sign trick).
+typedef struct {
+  __m256i q;      // unsigned: the quants; signed: |quants|
+  __m256i sgn;    // signed only: the quants (their signs move onto the activations)
+  float d, m;
+} wblock;
+
+#define DECODE(TYPE, p, blk)                                                                 \
+  do {                                                                                       \
+    if (TYPE == SCAN_CK_Q4_1) {                                                              \
+      blk.q = nibbles32(p + 4);                                                              \
+      blk.d = half_at(p); blk.m = half_at(p + 2);                                            \
+    } else if (TYPE == SCAN_CK_Q5_1) {                                                       \
+      blk.q = _mm256_or_si256(nibbles32(p + 8), high_bits32(p + 4));                         \
+      blk.d = half_at(p); blk.m = half_at(p + 2);                                            \
+    } else if (TYPE == SCAN_CK_Q4_0) {                                                       \
+      blk.sgn = _mm256_sub_epi8(nibbles32(p + 2), _mm256_set1_epi8(8));                      \
+      blk.q = _mm256_sign_epi8(blk.sgn, blk.sgn);                                            \
+      blk.d = half_at(p); blk.m = 0;                                                         \
+    } else if (TYPE == SCAN_CK_Q5_0) {                                                       \
+      blk.sgn = _mm256_sub_epi8(_mm256_or_si256(nibbles32(p + 6), high_bits32(p + 2)),      \
+                                _mm256_set1_epi8(16));                                       \
+      blk.q = _mm256_sign_epi8(blk.sgn, blk.sgn);                                            \
+      blk.d = half_at(p); blk.m = 0;                                                         \
+    } else {                                                                                 \
+      blk.sgn = _mm256_loadu_si256((const __m256i *)(p + 2));                                \
+      blk.q = _mm256_sign_epi8(blk.sgn, blk.sgn);                                            \
+      blk.d = half_at(p); blk.m = 0;                                                         \
+    }                                                                                        \
+  } while (0)
+
+#define HAS_MIN(TYPE) (TYPE == SCAN_CK_Q4_1 || TYPE == SCAN_CK_Q5_1)
+#define SIGNED(TYPE) (TYPE == SCAN_CK_Q4_0 || TYPE == SCAN_CK_Q5_0 || TYPE == SCAN_CK_Q8_0)
+
+// The 8 integer lane sums of one block against the activation quants at x, as floats.
+#define LANES(TYPE, blk, xp, ones)                                                           \
+  _mm256_cvtepi32_ps(_mm256_madd_epi16(                                                      \
+      _mm256_maddubs_epi16(blk.q, SIGNED(TYPE)                                               \
+          ? _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(xp)), blk.sgn)             \
+          : _mm256_loadu_si256((const __m256i *)(xp))), ones))
+
+static inline long meta_index(long t, long b, long nb) { return ((t >> 3) * nb + b) * 16 + (t & 7); }
+
+#define BLOCK_BYTES(TYPE) (TYPE == SCAN_CK_Q4_0 ? 18 : TYPE == SCAN_CK_Q4_1 ? 20 : TYPE == SCAN_CK_Q5_0 ? 22 \
+                           : TYPE == SCAN_CK_Q5_1 ? 24 : 34)
+
+// Up to 4 rows against one token (matrix-vector products: independent FMA chains per row).
+#define DEFINE_KERNELS(TYPE, NAME)                                                                        \
+static void NAME##_rows1(const uint8_t *w, size_t row_bytes, long r0, long r1, const int8_t *x,           \
+                         const float *meta, long nb, long t, float *out) {                               \
+  const __m256i ones = _mm256_set1_epi16(1);                                                              \
+  long r = r0;                                                                                            \
+  for (; r + 4 <= r1; r += 4) {                                                                           \
+    const uint8_t *w0 = w + r * row_bytes, *w1 = w0 + row_bytes, *w2 = w1 + row_bytes, *w3 = w2 + row_bytes; \
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                           \
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;                                                                 \
+    for (long b = 0; b < nb; b++) {                                                                       \
+      const float *m = meta + meta_index(t, b, nb);                                                       \
+      const int8_t *xb = x + b * 32;                                                                      \
+      const long o = b * BLOCK_BYTES(TYPE);                                                               \
+      wblock k0, k1, k2, k3;                                                                              \
+      DECODE(TYPE, (w0 + o), k0); DECODE(TYPE, (w1 + o), k1);                                             \
+      DECODE(TYPE, (w2 + o), k2); DECODE(TYPE, (w3 + o), k3);                                             \
+      a0 = _mm256_fmadd_ps(LANES(TYPE, k0, xb, ones), _mm256_set1_ps(k0.d * m[0]), a0);                   \
+      a1 = _mm256_fmadd_ps(LANES(TYPE, k1, xb, ones), _mm256_set1_ps(k1.d * m[0]), a1);                   \
+      a2 = _mm256_fmadd_ps(LANES(TYPE, k2, xb, ones), _mm256_set1_ps(k2.d * m[0]), a2);                   \
+      a3 = _mm256_fmadd_ps(LANES(TYPE, k3, xb, ones), _mm256_set1_ps(k3.d * m[0]), a3);                   \
+      if (HAS_MIN(TYPE)) {                                                                                \
+        s0 = fmaf(k0.m, m[8], s0); s1 = fmaf(k1.m, m[8], s1);                                             \
+        s2 = fmaf(k2.m, m[8], s2); s3 = fmaf(k3.m, m[8], s3);                                             \
+      }                                                                                                   \
+    }                                                                                                     \
+    out[r] = hsum8(a0) + s0; out[r + 1] = hsum8(a1) + s1;                                                 \
+    out[r + 2] = hsum8(a2) + s2; out[r + 3] = hsum8(a3) + s3;                                             \
+  }                                                                                                       \
+  for (; r < r1; r++) {                                                                                   \
+    const uint8_t *w0 = w + r * row_bytes;                                                                \
+    __m256 a0 = _mm256_setzero_ps();                                                                      \
+    float s0 = 0;                                                                                         \
+    for (long b = 0; b < nb; b++) {                                                                       \
+      const float *m = meta + meta_index(t, b, nb);                                                       \
+      wblock k0;                                                                                          \
+      DECODE(TYPE, (w0 + b * BLOCK_BYTES(TYPE)), k0);                                                     \
+      a0 = _mm256_fmadd_ps(LANES(TYPE, k0, x + b * 32, ones), _mm256_set1_ps(k0.d * m[0]), a0);           \
+      if (HAS_MIN(TYPE)) s0 = fmaf(k0.m, m[8], s0);                                                       \
+    }                                                                                                     \
+    out[r] = hsum8(a0) + s0;                                                                              \
+  }                                                                                                       \
+}                                                                                                         \
+/* One row against tokens t..t+N-1 (N = 8 or 4, t + first a multiple of N): each block decoded once. */   \
+static inline void NAME##_x8(const uint8_t *row, const int8_t *x, size_t ldx, const float *meta, long nb, \
+                             long t, float *out, size_t ld_out) {                                         \
+  const __m256i ones = _mm256_set1_epi16(1);                                                              \
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;         \
+  __m256 summs = _mm256_setzero_ps();                                                                     \
+  for (long b = 0; b < nb; b++) {                                                                         \
+    wblock k;                                                                                             \
+    DECODE(TYPE, (row + b * BLOCK_BYTES(TYPE)), k);                                                       \
+    const float *m = meta + meta_index(t, b, nb);                                                         \
+    float sc[8];                                                                                          \
+    _mm256_storeu_ps(sc, _mm256_mul_ps(_mm256_loadu_ps(m), _mm256_set1_ps(k.d)));                         \
+    const int8_t *xb = x + b * 32;                                                                        \
+    a0 = _mm256_fmadd_ps(LANES(TYPE, k, xb, ones), _mm256_broadcast_ss(sc), a0);                          \
+    a1 = _mm256_fmadd_ps(LANES(TYPE, k, xb + ldx, ones), _mm256_broadcast_ss(sc + 1), a1);                \
+    a2 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 2 * ldx, ones), _mm256_broadcast_ss(sc + 2), a2);            \
+    a3 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 3 * ldx, ones), _mm256_broadcast_ss(sc + 3), a3);            \
+    a4 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 4 * ldx, ones), _mm256_broadcast_ss(sc + 4), a4);            \
+    a5 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 5 * ldx, ones), _mm256_broadcast_ss(sc + 5), a5);            \
+    a6 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 6 * ldx, ones), _mm256_broadcast_ss(sc + 6), a6);            \
+    a7 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 7 * ldx, ones), _mm256_broadcast_ss(sc + 7), a7);            \
+    if (HAS_MIN(TYPE)) summs = _mm256_fmadd_ps(_mm256_set1_ps(k.m), _mm256_loadu_ps(m + 8), summs);       \
+  }                                                                                                       \
+  float s[8];                                                                                             \
+  _mm256_storeu_ps(s, summs);                                                                             \
+  out[0] = hsum8(a0) + s[0]; out[ld_out] = hsum8(a1) + s[1];                                              \
+  out[2 * ld_out] = hsum8(a2) + s[2]; out[3 * ld_out] = hsum8(a3) + s[3];                                 \
+  out[4 * ld_out] = hsum8(a4) + s[4]; out[5 * ld_out] = hsum8(a5) + s[5];                                 \
+  out[6 * ld_out] = hsum8(a6) + s[6]; out[7 * ld_out] = hsum8(a7) + s[7];                                 \
+}                                                                                                         \
+static inline void NAME##_x4(const uint8_t *row, const int8_t *x, size_t ldx, const float *meta, long nb, \
+                             long t, float *out, size_t ld_out) {                                         \
+  const __m256i ones = _mm256_set1_epi16(1);                                                              \
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                             \
+  __m128 summs = _mm_setzero_ps();                                                                        \
+  for (long b = 0; b < nb; b++) {                                                                         \
+    wblock k;                                                                                             \
+    DECODE(TYPE, (row + b * BLOCK_BYTES(TYPE)), k);                                                       \
+    const float *m = meta + meta_index(t, b, nb);                                                         \
+    float sc[4];                                                                                          \
+    _mm_storeu_ps(sc, _mm_mul_ps(_mm_loadu_ps(m), _mm_set1_ps(k.d)));                                     \
+    const int8_t *xb = x + b * 32;                                                                        \
+    a0 = _mm256_fmadd_ps(LANES(TYPE, k, xb, ones), _mm256_broadcast_ss(sc), a0);                          \
+    a1 = _mm256_fmadd_ps(LANES(TYPE, k, xb + ldx, ones), _mm256_broadcast_ss(sc + 1), a1);                \
+    a2 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 2 * ldx, ones), _mm256_broadcast_ss(sc + 2), a2);            \
+    a3 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 3 * ldx, ones), _mm256_broadcast_ss(sc + 3), a3);            \
+    if (HAS_MIN(TYPE)) summs = _mm_fmadd_ps(_mm_set1_ps(k.m), _mm_loadu_ps(m + 8), summs);                \
+  }                                                                                                       \
+  float s[4];                                                                                             \
+  _mm_storeu_ps(s, summs);                                                                                \
+  out[0] = hsum8(a0) + s[0]; out[ld_out] = hsum8(a1) + s[1];                                              \
+  out[2 * ld_out] = hsum8(a2) + s[2]; out[3 * ld_out] = hsum8(a3) + s[3];                                 \
+}                                                                                                         \
+static void NAME##_matmul(const uint8_t *w, size_t row_bytes, long row_lo, long row_hi, const int8_t *x,   \
+                          size_t ldx, const float *meta, long nb, long first, long tokens, float *out,    \
+                          size_t ld_out, long panel) {                                                    \
+  if (tokens == 1) {                                                                                      \
+    NAME##_rows1(w, row_bytes, row_lo, row_hi, x, meta, nb, first, out);                                  \
+    return;                                                                                               \
+  }                                                                                                       \
+  for (long t0 = 0; t0 < tokens; t0 += panel) {                                                           \
+    long t1 = t0 + panel < tokens ? t0 + panel : tokens;                                                  \
+    for (long r = row_lo; r < row_hi; r++) {                                                              \
+      const uint8_t *row = w + r * row_bytes;                                                             \
+      long t = t0;                                                                                        \
+      for (; t + 8 <= t1; t += 8)                                                                         \
+        NAME##_x8(row, x + t * ldx, ldx, meta, nb, first + t, out + t * ld_out + r, ld_out);              \
+      if (t + 4 <= t1) {                                                                                  \
+        NAME##_x4(row, x + t * ldx, ldx, meta, nb, first + t, out + t * ld_out + r, ld_out);              \
+        t += 4;                                                                                           \
+      }                                                                                                   \
+      for (; t < t1; t++)                                                                                 \
+        NAME##_rows1(w, row_bytes, r, r + 1, x + t * ldx, meta, nb, first + t, out + t * ld_out);         \
+    }                                                                                                     \
+  }                                                                                                       \
+}
+
+DEFINE_KERNELS(SCAN_CK_Q4_0, q4_0)
+DEFINE_KERNELS(SCAN_CK_Q4_1, q4_1)
+DEFINE_KERNELS(SCAN_CK_Q5_0, q5_0)
+DEFINE_KERNELS(SCAN_CK_Q5_1, q5_1)
+DEFINE_KERNELS(SCAN_CK_Q8_0, q8_0)
+
+void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo, long row_hi,
+                         const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
+                         long first_token, long tokens, float *out, size_t ld_out, long panel) {
+  const uint8_t *wb = (const uint8_t *)w;
+  switch (type) {
+  case SCAN_CK_Q4_0: q4_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
+  case SCAN_CK_Q4_1: q4_1_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
+  case SCAN_CK_Q5_0: q5_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
+  case SCAN_CK_Q5_1: q5_1_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
+  case SCAN_CK_Q8_0: q8_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
+  default: break;
+  }
+}
+
+#else
+
+int scan_ck_available(void) { return 0; }
+
+void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo, long row_hi,
+                         const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
+                         long first_token, long tokens, float *out, size_t ld_out, long panel) {
+  (void)type; (void)w; (void)row_bytes; (void)row_lo; (void)row_hi; (void)x; (void)ldx_bytes; (void)meta;
+  (void)block_count; (void)first_token; (void)tokens; (void)out; (void)ld_out; (void)panel;
+}
+
+#endif

@@ -1,0 +1,28 @@
+#ifndef SCAN_CKERNELS_H
+#define SCAN_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Weight types of `scan_ggml_matmul_q8` (the values are ggml's type ids).
+enum {
+  SCAN_CK_Q4_0 = 2,
+  SCAN_CK_Q4_1 = 3,
+  SCAN_CK_Q5_0 = 6,
+  SCAN_CK_Q5_1 = 7,
+  SCAN_CK_Q8_0 = 8,
+};
+
+/// Whether this build has the AVX2 kernels (0: the functions below must not be called).
+int scan_ck_available(void);
+
+/// out[t * ld_out + r] = W[r] . X[t] for r in [row_lo, row_hi), t in [0, tokens), in ggml-cpu's AVX2 float
+/// order (see GGMLDots.swift). W: `type` blocks of 32, rows `row_bytes` apart from `w`. X: int8 quants in
+/// natural order, 32 bytes per block, token t at x + t * ldx_bytes. Meta: the Q8Meta layout (panels of 8 tokens:
+/// per block 8 scales d then 8 block sums s), `first_token` added to every token index. `panel`: tokens per
+/// L2 panel (a multiple of 8).
+void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo, long row_hi,
+                         const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
+                         long first_token, long tokens, float *out, size_t ld_out, long panel);
+
+#endif
