@@ -278,14 +278,11 @@ final class Transformer: @unchecked Sendable {
         format, input + lo &* k, s.converted + (slot &* s.convertedStride &+ lo &* k),
         s.blockMeta + slot &* s.blockMetaStride, rows: rows.count, width: k, firstRow: lo)
     }
-    if n == 1 || s.threadCount == 1 {
-      for slot in 0..<formats.count { convert(slot, 0..<n) }
-    } else {
-      let threads = s.threadCount
-      pool.run(work: n &* k &* formats.count) { t in
-        let rows = partition(n, parts: threads, index: t, granule: 1)
-        for slot in 0..<formats.count { convert(slot, rows) }
-      }
+    // One row, or a few short ones, is converted by the caller (`run(work:)`'s inline rule).
+    let threads = s.threadCount
+    pool.run(work: n &* k &* formats.count) { t in
+      let rows = partition(n, parts: threads, index: t, granule: 1)
+      for slot in 0..<formats.count { convert(slot, rows) }
     }
   }
 
@@ -557,10 +554,14 @@ final class Transformer: @unchecked Sendable {
       while e < vd {
         let ve = values + e
         for k in 0..<8 { store8(SIMD8<Float>(), lanes + k &* 8) }
-        var j = 0
-        while j < count && (first &+ j) & 7 != 0 {
+        // One key into its lane vector in memory (captures no accumulator, so l0...l7 stay in registers).
+        @inline(__always) func addThroughMemory(_ j: Int) {
           let key = first &+ j, acc = lanes + (key & 7) &* 8
           store8(fma8(load8(acc), load8(ve + key &* ld), row[j]), acc)
+        }
+        var j = 0
+        while j < count && (first &+ j) & 7 != 0 {
+          addThroughMemory(j)
           j &+= 1
         }
         var l0 = load8(lanes), l1 = load8(lanes + 8), l2 = load8(lanes + 16), l3 = load8(lanes + 24)
@@ -588,8 +589,7 @@ final class Transformer: @unchecked Sendable {
           store8(l6, lanes + 48)
           store8(l7, lanes + 56)
           while j < count {
-            let key = first &+ j, acc = lanes + (key & 7) &* 8
-            store8(fma8(load8(acc), load8(ve + key &* ld), row[j]), acc)
+            addThroughMemory(j)
             j &+= 1
           }
           l0 = load8(lanes)
