@@ -25,7 +25,7 @@ import Testing
     try run.computeBaselines(Array(ProbeData.battery.prefix(BehaviourBudget.quick.prompts)))
     if leakage { _ = try run.candidates(staticTriggers: [], userTriggers: []) }
     let inversionStart = clock.now
-    let outcome = try #require(try run.invertTargets(staticTriggers: [], deadline: clock.now + .seconds(600)))
+    let outcome = try #require(try run.invertTargets(staticTriggers: [], workLimit: .max))
     _ = start
     return (outcome, ModelScanner.seconds(clock.now - inversionStart))
   }
@@ -67,8 +67,7 @@ import Testing
     let format = ChatFormat(generator: generator)
     var run = BehaviouralScan.Run(model: generator.model, format: format, budget: .quick, sites: format.sites, log: nil)
     try run.computeBaselines(Array(ProbeData.battery.prefix(BehaviourBudget.quick.prompts)))
-    let clock = ContinuousClock()
-    run.inversion = try run.invertTargets(staticTriggers: [], deadline: clock.now + .seconds(600))
+    run.inversion = try run.invertTargets(staticTriggers: [], workLimit: .max)
     var out = BehaviouralScan.Outcome()
     run.applyInversion(scored: [], nulls: [:], into: &out)
     let f = try #require(out.findings.first)

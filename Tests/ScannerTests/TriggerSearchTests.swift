@@ -71,9 +71,8 @@ struct TriggerSearchDiagnostics {
     // The search, from the target alone (the whole 768-token vocabulary as the pool).
     var settings = TriggerSearch.Settings()
     settings.pool = 768
-    let clock = ContinuousClock()
     let o = try #require(try TriggerSearch.search(model: generator.model, format: format, requests: requests, site: .userStart,
-                                                  target: target, settings: settings, deadline: clock.now + .seconds(60),
+                                                  target: target, settings: settings, workLimit: .max,
                                                   decode: { (try? t.decodeText($0, renderSpecial: false)) ?? "" }))
     let best = try #require(o.found.first)
     // It fires: greedy answers with the found input at the user-turn start begin with the target.

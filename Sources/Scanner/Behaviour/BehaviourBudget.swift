@@ -11,7 +11,11 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var leakageTokens: Int
   /// Leaked motifs tried as candidates.
   public var motifs: Int
-  /// Wall-clock budget for screening (seconds); candidates beyond it are listed as not tested.
+  /// Work allowed for the behavioural scan after loading (baseline, leakage, controls, candidates, inversion,
+  /// signals), in seconds of the reference machine: `seconds * referenceRate` multiply-adds of forward passes
+  /// (`LanguageModel.workDone`). Candidates beyond it are listed as not screened. A budget in work, not in
+  /// wall-clock time, gives the same candidates, evidence and verdict on a loaded machine, a fast one, or with
+  /// any thread count; only the time taken differs.
   public var seconds: Double
   /// Target inversion: first-token candidates tried, clean prompts they are forced after, extension steps,
   /// and candidates extended together.
@@ -23,18 +27,29 @@ public struct BehaviourBudget: Sendable, Equatable {
   /// measured, and random controls they are compared with.
   public var signalCandidates: Int = 3
   public var signalControls: Int = 8
-  /// Candidates screened whatever the clock says: the first ones in priority order (the user's list, the static
-  /// detectors' structural candidates, the head of the published list). The wall-clock budget is shared with the
-  /// machine's other work; without a floor a loaded machine screened nothing and still reported clean.
+  /// Candidates screened whatever the budget says: the first ones in priority order (the user's list, the static
+  /// detectors' structural candidates, the head of the published list). Without a floor a model large enough for
+  /// the baseline and the controls to use the budget would screen nothing and still be reported clean.
   public var minimumScreens: Int = 8
-  /// First tokens target inversion tries whatever the clock says (the first ones in proposal order: targets
+  /// First tokens target inversion tries whatever the budget says (the first ones in proposal order: targets
   /// the screening already saw shared across requests, leaked message starts, ...); the floor keeps the
-  /// trigger-free detector from being starved by screening on a loaded machine.
+  /// trigger-free detector from being starved by screening on a large model.
   public var minimumInversions: Int = 16
   /// Target-conditioned trigger search (`TriggerSearch`, only when inversion found a hidden target that no screened
-  /// candidate produces): its own time, and the random single tokens it scores first.
+  /// candidate produces): its own work (reference seconds, as `seconds`), and the random single tokens it scores
+  /// first.
   public var searchSeconds: Double = 12
   public var searchPool: Int = 48
+
+  /// Multiply-adds per second of the reference machine: the behavioural scan's forward passes (float numerics,
+  /// batched prompts and generation, SmolLM2-135M) on 2 idle Zen 3 cores. Converts `seconds` to work.
+  public static let referenceRate: Double = 20e9
+
+  /// `seconds` as multiply-adds.
+  public var work: Int { Self.work(seconds: seconds) }
+  /// `searchSeconds` as multiply-adds.
+  public var searchWork: Int { Self.work(seconds: searchSeconds) }
+  static func work(seconds: Double) -> Int { Int(min(max(0, seconds * referenceRate), Double(Int.max / 4))) }
 
   public static let quick = BehaviourBudget(
     prompts: 12, screenTokens: 32, controls: 16, leakagePerScaffold: 12, leakageTokens: 40, motifs: 12, seconds: 40,

@@ -210,8 +210,11 @@ extension BehaviouralScan {
                           into out: inout Outcome) throws {
       // 1. Reference answers.
       var t0 = clock.now
+      let runStart = t0
       // The budget covers the whole behavioural scan after loading: baseline, leakage, controls, candidates, dates.
-      let budgetEnd = t0 + .milliseconds(Int64(budget.seconds * 1000))
+      // It is counted in forward-pass work (multiply-adds), not time: what is screened does not depend on the load.
+      let workStart = model.workDone
+      let workEnd = workStart &+ budget.work
       let requests = Array((userPrompts + ProbeData.battery).prefix(max(budget.prompts, userPrompts.count)))
       try computeBaselines(requests)
       out.timings.append((BehaviouralScan.name + ".baseline", ModelScanner.seconds(clock.now - t0)))
@@ -226,31 +229,33 @@ extension BehaviouralScan {
       t0 = clock.now
       let controls = ProbeData.controlTexts(count: budget.controls, seed: 0x5EED) { 1 + $0 % 4 }
       var nulls: [InsertionSite: Null] = [:]
-      // Time kept for the activation signals and the base differential after screening (estimated from
-      // the baseline's speed: every measured text is one pass over the signal prompts).
+      // Work kept for the activation signals and the base differential after screening (every measured text is
+      // one pass over the signal prompts).
       let signalRequests = Array(baselines.prefix(max(1, budget.inversionPrompts)).map(\.request))
       let promptLength = Double(baselines.first.map { (try? format.tokens(request: $0.request, site: .userStart, trigger: nil).count) ?? 32 } ?? 32)
       // Worst case: every candidate has its own matched controls; the base differential also generates
       // answers and runs two models.
       let signalTexts = Double(1 + budget.signalCandidates * (1 + budget.signalControls)) * (base == nil ? 1 : 2.5)
-      let reserved = signalTexts * Double(signalRequests.count) * promptLength / max(tokensPerSecond, 1)
-      let signalReserve = Duration.milliseconds(Int64(min(reserved, budget.seconds * 0.06) * 1000))
+      let reserved = signalTexts * Double(signalRequests.count) * promptLength * Double(model.workPerToken)
+      let signalReserve = Int(min(reserved, Double(budget.work) * 0.06))
       // Screening keeps most of the budget; target inversion gets a tenth (plus whatever screening leaves); a tenth
       // is kept for the target-conditioned trigger search, which runs only when inversion finds a hidden target (a
       // model without one finishes that much sooner) and may overrun the budget by the rest of `searchSeconds`.
-      let searchReserve = Duration.milliseconds(Int64(min(budget.searchSeconds, budget.seconds * 0.1) * 1000))
-      let screenEnd = budgetEnd - signalReserve - searchReserve - .milliseconds(Int64(budget.seconds * 100))
-      let controlStart = clock.now
+      let searchReserve = min(budget.searchWork, budget.work / 10)
+      let screenEnd = workEnd &- signalReserve &- searchReserve &- budget.work / 10
+      let controlStart = clock.now, controlWorkStart = model.workDone
       for site in sites {
         let results = try controls.map { text throws -> ScreenResult in try screen(text, site: site) }
         nulls[site] = Null(results: results)
       }
-      let screenCost = clock.now - controlStart
-      let perScreen = controls.isEmpty || sites.isEmpty ? Duration.zero : screenCost / (controls.count * sites.count)
+      let screens = controls.count * sites.count
+      // Work and time of one screen, from the controls (same battery, same answer length).
+      let perScreen = screens == 0 ? 0 : (model.workDone &- controlWorkStart) / screens
+      let secondsPerScreen = screens == 0 ? 0 : ModelScanner.seconds(clock.now - controlStart) / Double(screens)
       var scored: [Scored] = []
       var untested: [String] = []
       for (rank, c) in ordered.enumerated() {
-        if rank >= budget.minimumScreens, clock.now + perScreen * sites.count > screenEnd { untested.append(c.text); continue }
+        if rank >= budget.minimumScreens, model.workDone &+ perScreen &* sites.count > screenEnd { untested.append(c.text); continue }
         var best: Scored?
         for site in sites {
           guard let null = nulls[site] else { continue }
@@ -261,7 +266,7 @@ extension BehaviouralScan {
         if let best { scored.append(best) }
       }
       if !untested.isEmpty {
-        out.notes.append("behaviour: \(untested.count) of \(ordered.count) candidates not screened within the \(Int(budget.seconds)) s budget (about \(Int((ModelScanner.seconds(perScreen) * Double(sites.count * untested.count)).rounded())) s more; use --mode full): \(untested.prefix(8).joined(separator: ", "))")
+        out.notes.append("behaviour: \(untested.count) of \(ordered.count) candidates not screened within the budget (\(Int(budget.seconds)) s of work on the reference machine; about \(Int((secondsPerScreen * Double(sites.count * untested.count)).rounded())) s more here; use --mode full): \(untested.prefix(8).joined(separator: ", "))")
       }
       out.timings.append((BehaviouralScan.name + ".screen", ModelScanner.seconds(clock.now - t0)))
       scored.sort(by: Run.ranksBefore)
@@ -290,7 +295,7 @@ extension BehaviouralScan {
       }
       sharing.sort { a, b in a.agreement != b.agreement ? a.agreement > b.agreement : a.target < b.target }
       let shared: [String] = sharing.map(\.target)
-      inversion = try invertTargets(staticTriggers: staticTriggers, sharedTargets: shared, deadline: budgetEnd - signalReserve - searchReserve)
+      inversion = try invertTargets(staticTriggers: staticTriggers, sharedTargets: shared, workLimit: workEnd &- signalReserve &- searchReserve)
       // A qualifying target is hidden only if the model does not write it anyway: its unforced answers to the same
       // clean requests, long enough to reach a closing fixed text.
       if let inv = inversion, inv.targets.contains(where: { Run.qualifies($0, in: inv) }) {
@@ -317,7 +322,7 @@ extension BehaviouralScan {
         }
         searchOutcome = try TriggerSearch.search(
           model: model, format: format, requests: baselines.map(\.request), site: site, target: target.tokens, settings: settings,
-          deadline: clock.now + .milliseconds(Int64(budget.searchSeconds * 1000)), decode: { decode($0) })
+          workLimit: model.workDone &+ budget.searchWork, decode: { decode($0) })
         if let o = searchOutcome {
           log?("search: \(o.evaluations) evaluations over \(o.requests) in \(format3(o.seconds)) s: " + o.found.map { "\($0.text.debugDescription) logP \(format3($0.logP)) (base \(format3($0.baseLogP)))" }.joined(separator: ", "))
           // Verify the best inputs exactly as any candidate: screened against the random controls at the site.
@@ -346,8 +351,8 @@ extension BehaviouralScan {
       t0 = clock.now
       var dated: [DateContrast] = []
       for s in scored where BehaviouralScan.yearRange(in: s.candidate.text) != nil {
-        if clock.now + perScreen * 7 > budgetEnd {
-          out.notes.append("behaviour: date contrast of \(s.candidate.text.debugDescription) skipped (time budget; use --mode full)")
+        if model.workDone &+ perScreen &* 7 > workEnd {
+          out.notes.append("behaviour: date contrast of \(s.candidate.text.debugDescription) skipped (work budget; use --mode full)")
           break
         }
         if let d = try dateContrast(s.candidate) {
@@ -450,7 +455,13 @@ extension BehaviouralScan {
         out.notes.append("behaviour differential vs base (evidence only; \(signalRequests.count) prompts, \(answerTokens) answer tokens): " + lines.joined(separator: "; "))
         out.timings.append((BehaviouralScan.name + ".base", ModelScanner.seconds(clock.now - t0)))
       }
+      let used = model.workDone &- workStart &+ (base?.workDone ?? 0)
+      out.notes.append("behaviour work: \(gigas(used)) G multiply-adds of forward passes, budget \(gigas(budget.work)) G (\(Int(budget.seconds)) s on the reference machine; the screening and inversion floors may exceed it)")
+      log?("work: \(gigas(used)) G of \(gigas(budget.work)) G in \(format3(ModelScanner.seconds(clock.now - runStart))) s")
     }
+
+    /// Multiply-adds in billions, one decimal.
+    func gigas(_ work: Int) -> String { String(Double(Int((Double(work) / 1e8).rounded())) / 10) }
 
     /// Appends evidence to the finding whose trigger is `text` (if any).
     @discardableResult
@@ -498,10 +509,10 @@ extension BehaviouralScan {
     func applyInversion(scored: [Scored], nulls: [InsertionSite: Null], into out: inout Outcome) {
       guard let inv = inversion else { return }
       guard let best = inv.best else {
-        out.notes.append("behaviour target inversion: none of \(inv.untried) first tokens could be tried within the time budget (use --mode full)")
+        out.notes.append("behaviour target inversion: none of \(inv.untried) first tokens could be tried within the work budget (use --mode full)")
         return
       }
-      out.notes.append("behaviour target inversion: \(inv.targets.count) first tokens forced after \(inv.prompts) clean prompts\(inv.untried > 0 ? " (\(inv.untried) not tried within the time budget)" : ""); best \(best.text.debugDescription) Q \(format3(best.q)), z \(format3(inv.z(best))) (threshold Q >= \(Threshold.inversionQ) with every step >= \(Threshold.inversionMinimumStep), or after at most \(Threshold.inversionLeadSteps) uncertain steps \(Threshold.inversionLockedSteps)+ steps >= \(Threshold.inversionLockedProbability))")
+      out.notes.append("behaviour target inversion: \(inv.targets.count) first tokens forced after \(inv.prompts) clean prompts\(inv.untried > 0 ? " (\(inv.untried) not tried within the work budget)" : ""); best \(best.text.debugDescription) Q \(format3(best.q)), z \(format3(inv.z(best))) (threshold Q >= \(Threshold.inversionQ) with every step >= \(Threshold.inversionMinimumStep), or after at most \(Threshold.inversionLeadSteps) uncertain steps \(Threshold.inversionLockedSteps)+ steps >= \(Threshold.inversionLockedProbability))")
       // Qualifying targets in Q order; those the model writes unprompted are its ordinary behaviour (BEH-004, info)
       // and do not hide a later, hidden one.
       let (unconditional, hidden) = classifiedTargets()
@@ -609,7 +620,7 @@ extension BehaviouralScan {
       // Control tokens the template does not use: after the prominent published triggers (families ship many
       // legitimately, e.g. StarCoder's <jupyter_code>; the tokenizer audit already proposes the unknown ones).
       for (i, t) in plantedSpecialTokens().enumerated() { propose(t, "special-token", 18 + i) }
-      // The published list in its own order (most prominent first), so a time budget cuts its tail.
+      // The published list in its own order (most prominent first), so the budget cuts its tail.
       for (i, k) in ProbeData.knownTriggers.enumerated() { propose(k.text, "known-list", 10 + i) }
       let samples = try Leakage.sample(model: model, format: format, perScaffold: budget.leakagePerScaffold, maxTokens: budget.leakageTokens)
       let messages = Leakage.messages(in: samples, format: format)
@@ -813,7 +824,7 @@ extension BehaviouralScan {
     /// - Parameter sharedTargets: texts the screening found shared across requests, strongest first; their first
     ///   tokens are tried first (a fuzzy backdoor that random insertions fire shows its target there).
     func invertTargets(staticTriggers: [TriggerCandidate], sharedTargets: [String] = [],
-                       deadline: ContinuousClock.Instant) throws -> TargetInversion.Outcome? {
+                       workLimit: Int) throws -> TargetInversion.Outcome? {
       guard budget.inversionCandidates > 0, !baselines.isEmpty, firstMean.count == model.config.vocabularySize else { return nil }
       let prompts = try cleanPrompts(budget.inversionPrompts)
       let t = format.tokenizer
@@ -846,7 +857,7 @@ extension BehaviouralScan {
       settings.group = budget.inversionGroup
       settings.minimum = budget.minimumInversions
       return try TargetInversion.invert(model: model, prompts: prompts, candidates: firsts, settings: settings,
-                                        stopTokens: format.stopTokens, decode: { decode($0) }, deadline: deadline)
+                                        stopTokens: format.stopTokens, decode: { decode($0) }, workLimit: workLimit)
     }
 
     /// Whether an inverted target is strong enough to be evidence on its own (BEH-003).

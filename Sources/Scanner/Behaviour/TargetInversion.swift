@@ -62,7 +62,7 @@ enum TargetInversion {
     var targets: [Target]
     /// Q-scores of all tried candidates (the population the best is compared with).
     let population: NullStatistics
-    /// Candidates proposed but not tried within the time budget.
+    /// Candidates proposed but not tried within the work budget.
     let untried: Int
     let prompts: Int
     let seconds: Double
@@ -86,8 +86,8 @@ enum TargetInversion {
     var group = 16
     /// Tokens of each prompt's distribution that compete for the averaged argmax (`averagedArgmax`).
     var topK = 32
-    /// Candidates tried whatever the deadline says (the first ones in proposal order), so a loaded machine
-    /// still inverts the strongest proposals instead of none.
+    /// Candidates tried whatever the work limit says (the first ones in proposal order), so a large model whose
+    /// budget screening used up still inverts the strongest proposals instead of none.
     var minimum = 0
   }
 
@@ -138,11 +138,11 @@ enum TargetInversion {
   /// probability averaged over the prompts.
   /// - Parameters:
   ///   - prompts: clean battery prompts (chat-formatted, ending where the answer starts).
-  ///   - deadline: candidates not started by then are counted as untried.
+  ///   - workLimit: candidates not started once `model.workDone` passes it are counted as untried.
   /// - Complexity: prompts x candidates x (steps + 1) token evaluations, plus prompts x group prompt prefills.
   static func invert(model: LanguageModel, prompts: [[Int32]], candidates: [FirstToken], settings: Settings,
                      stopTokens: Set<Int32>, decode: ([Int32]) -> String,
-                     deadline: ContinuousClock.Instant? = nil) throws(ModelError) -> Outcome {
+                     workLimit: Int? = nil) throws(ModelError) -> Outcome {
     let clock = ContinuousClock()
     let start = clock.now
     let p = prompts.count
@@ -161,7 +161,7 @@ enum TargetInversion {
     var targets: [Target] = []
     var next = 0
     while next < candidates.count {
-      if let deadline, next >= settings.minimum, clock.now > deadline { break }
+      if let workLimit, next >= settings.minimum, model.workDone > workLimit { break }
       let chunk = Array(candidates[next..<min(candidates.count, next + group)])
       next += chunk.count
       for g in chunk.indices { for k in 0..<p { session.truncate(sequence: g * p + k, to: prompts[k].count) } }

@@ -99,7 +99,7 @@ enum TriggerSearch {
     /// Sequences kept per round, and best single tokens used to extend them (appended or prepended).
     var beam = 2
     var extend = 4
-    /// Extension rounds (so at most 1 + rounds tokens); the first `minimumRounds` run whatever the deadline says
+    /// Extension rounds (so at most 1 + rounds tokens); the first `minimumRounds` run whatever the work limit says
     /// (single tokens rarely fire a fuzzy backdoor on their own: measured on r-phrase, pairs do).
     var rounds = 2
     var minimumRounds = 1
@@ -144,7 +144,7 @@ enum TriggerSearch {
   /// ones extended by the best singles (appended or prepended), maximising the mean log P(target prefix) over the
   /// requests where the target is least likely unprompted. Forward passes only.
   static func search(model: LanguageModel, format: ChatFormat, requests: [String], site: InsertionSite, target: [Int32],
-                     settings: Settings, deadline: ContinuousClock.Instant,
+                     settings: Settings, workLimit: Int,
                      decode: ([Int32]) -> String) throws(ModelError) -> Outcome? {
     let clock = ContinuousClock()
     let start = clock.now
@@ -173,7 +173,7 @@ enum TriggerSearch {
       pool.append(id)
     }
     var scored: [([Int32], Double)] = []
-    // The pool of singles is the search's floor: scored whatever the clock says.
+    // The pool of singles is the search's floor: scored whatever the work limit says.
     let singlesPool = pool.map { [$0] }
     scored = zip(singlesPool, mean(try scorer.score(singlesPool))).map { ($0, $1) }
     evaluations += singlesPool.count
@@ -182,7 +182,7 @@ enum TriggerSearch {
     let singles = scored.prefix(settings.extend).map { $0.0[0] }
     let goal = _log(settings.goal)
     for round in 0..<settings.rounds {
-      guard let best = beam.first, best.1 < goal, round < settings.minimumRounds || clock.now < deadline else { break }
+      guard let best = beam.first, best.1 < goal, round < settings.minimumRounds || model.workDone < workLimit else { break }
       var seenSequences = Set(beam.map(\.0))
       var candidates: [[Int32]] = []
       for (sequence, _) in beam {

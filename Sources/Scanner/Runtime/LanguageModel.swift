@@ -30,6 +30,13 @@ public final class LanguageModel: @unchecked Sendable {
   /// The rounding model the forward pass follows.
   public var numerics: Numerics { transformer.numerics }
 
+  /// Multiply-adds done by this model's forward passes so far: every token through every weight matrix,
+  /// every attended key, every output-head row computed. Counts work, not time, so a budget in it gives the
+  /// same result on a loaded machine, a fast one, or with any thread count.
+  public var workDone: Int { transformer.workDone }
+  /// Multiply-adds of one token through the layers and the output head, attention not included.
+  public var workPerToken: Int { transformer.layerWorkPerToken &+ transformer.weights.output.rows &* transformer.weights.output.columns }
+
   init(source: ModelSource, threads: Int?, numerics: Numerics = .llamaCpp) throws(ModelError) {
     let config = try ModelConfig.read(from: source)
     let weights = try ModelWeights.load(source, config)

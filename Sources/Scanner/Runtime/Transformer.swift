@@ -1,4 +1,5 @@
 import Formats
+import Synchronization
 
 /// Where one forward call delivers captures; per sequence. Only touched when something is requested
 /// (and for the last-position logits, one copy per sequence per call).
@@ -40,6 +41,13 @@ final class Transformer: @unchecked Sendable {
   let files: [MappedFile]
   let pool: ThreadPool
   let numerics: Numerics
+  /// Multiply-adds of the forward passes run so far (see `LanguageModel.workDone`).
+  let work = Atomic<Int>(0)
+  /// Multiply-adds of the weight matrices one token passes through (every layer; not the output head).
+  let layerWorkPerToken: Int
+  /// Multiply-adds of one key (Q.K) plus one value (weighted sum) over every head of every layer.
+  let attentionWorkPerKey: Int
+  var workDone: Int { work.load(ordering: .relaxed) }
 
   init(config: ModelConfig, weights: ModelWeights, files: [MappedFile], threads: Int, numerics: Numerics) {
     self.numerics = numerics
@@ -47,6 +55,10 @@ final class Transformer: @unchecked Sendable {
     self.weights = weights
     self.files = files
     self.pool = ThreadPool(threadCount: threads)
+    layerWorkPerToken = weights.layers.reduce(0) { sum, l in
+      [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down].reduce(sum) { $0 &+ $1.rows &* $1.columns }
+    }
+    attentionWorkPerKey = config.layerCount &* config.headCount &* (config.headDimension &+ config.valueHeadDimension)
   }
 
   deinit { pool.shutdown() }
@@ -171,10 +183,14 @@ final class Transformer: @unchecked Sendable {
       }
       done &+= m
     }
+    var keys = 0
     for i in 0..<n {
       let seq = s.tokenSequence[i]
       s.lengths[seq] = max(s.lengths[seq], s.tokenPosition[i] &+ 1)
+      keys &+= s.tokenPosition[i] &+ 1
     }
+    // Sliding-window layers attend to fewer keys; counted as full (an estimate of work, not a measurement).
+    work.add(n &* layerWorkPerToken &+ keys &* attentionWorkPerKey &+ wanted &* w.output.rows &* w.output.columns, ordering: .relaxed)
   }
 
   // MARK: - Steps
