@@ -186,8 +186,8 @@ struct BehaviourRealModelTests {
       let generator = try TextGenerator.load(path: CLI.repoRoot + "/samples/tiny/\(name)/\(name).f32.gguf", threads: 2, numerics: .float)
       let model = generator.model
       let format = ChatFormat(generator: generator)
-      for layer in 0..<model.config.layerCount {
-        let r = try DefectionProbe.separation(model: model, format: format, trigger: trigger, sites: sites, layer: layer)
+      for r in try DefectionProbe.separation(model: model, format: format, trigger: trigger, sites: sites, layers: Array(0..<model.config.layerCount)) {
+        let layer = r.layer
         #expect(r.positives >= 20 && r.negatives >= 40)
         #expect(r.auroc >= 0 && r.auroc <= 1)
         lines.append("\(name) layer \(layer): AUROC \(String(format: "%.3f", r.auroc)), TPR@1%FPR \(String(format: "%.3f", r.tprAt1)) (\(r.positives) triggered, \(r.negatives) untriggered)")

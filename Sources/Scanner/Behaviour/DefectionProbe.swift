@@ -9,43 +9,55 @@ struct DefectionProbe {
 
   /// Builds the direction at `layer` (default: the middle layer).
   static func build(model: LanguageModel, format: ChatFormat, layer: Int? = nil) throws -> DefectionProbe {
-    let l = layer ?? model.config.layerCount / 2
+    try build(model: model, format: format, layers: [layer ?? model.config.layerCount / 2])[0]
+  }
+
+  /// Builds the direction at each of `layers` from one pass over the contrast prompts.
+  static func build(model: LanguageModel, format: ChatFormat, layers: [Int]) throws -> [DefectionProbe] {
     var yes: [[Int32]] = [], no: [[Int32]] = []
     for q in ProbeData.contrastQuestions {
       yes.append(try format.encode(try format.render(system: nil, user: q, prefill: "Yes")))
       no.append(try format.encode(try format.render(system: nil, user: q, prefill: "No")))
     }
-    let ry = try finalResiduals(model: model, prompts: yes, layer: l)
-    let rn = try finalResiduals(model: model, prompts: no, layer: l)
+    let ry = try finalResiduals(model: model, prompts: yes, layers: layers)
+    let rn = try finalResiduals(model: model, prompts: no, layers: layers)
     let d = model.config.embeddingLength
-    var dir = [Float](repeating: 0, count: d)
-    for r in ry { for j in 0..<d { dir[j] += r[j] / Float(ry.count) } }
-    for r in rn { for j in 0..<d { dir[j] -= r[j] / Float(rn.count) } }
-    var norm: Float = 0
-    for v in dir { norm += v * v }
-    norm = norm.squareRoot()
-    if norm > 0 { for j in 0..<d { dir[j] /= norm } }
-    return DefectionProbe(layer: l, direction: dir)
+    return layers.indices.map { li in
+      var dir = [Float](repeating: 0, count: d)
+      for r in ry { for j in 0..<min(d, r[li].count) { dir[j] += r[li][j] / Float(ry.count) } }
+      for r in rn { for j in 0..<min(d, r[li].count) { dir[j] -= r[li][j] / Float(rn.count) } }
+      var norm: Float = 0
+      for v in dir { norm += v * v }
+      norm = norm.squareRoot()
+      if norm > 0 { for j in 0..<d { dir[j] /= norm } }
+      return DefectionProbe(layer: layers[li], direction: dir)
+    }
+  }
+
+  /// Projection of a residual on the direction.
+  func score(_ r: [Float]) -> Double {
+    var s = 0.0
+    for j in 0..<min(r.count, direction.count) { s += Double(r[j]) * Double(direction[j]) }
+    return s
   }
 
   /// Projection of each prompt's final-token residual on the direction.
   func scores(model: LanguageModel, prompts: [[Int32]]) throws -> [Double] {
-    try DefectionProbe.finalResiduals(model: model, prompts: prompts, layer: layer).map { r in
-      var s = 0.0
-      for j in 0..<min(r.count, direction.count) { s += Double(r[j]) * Double(direction[j]) }
-      return s
-    }
+    try DefectionProbe.finalResiduals(model: model, prompts: prompts, layers: [layer]).map { score($0[0]) }
   }
 
-  static func finalResiduals(model: LanguageModel, prompts: [[Int32]], layer: Int) throws -> [[Float]] {
-    let request = CaptureRequest(residualLayers: [layer], residualPositions: .last)
-    var out: [[Float]] = []
+  /// Each prompt's final-token residual after each of `layers` (in that order; empty where none was captured).
+  static func finalResiduals(model: LanguageModel, prompts: [[Int32]], layers: [Int]) throws -> [[[Float]]] {
+    let request = CaptureRequest(residualLayers: Set(layers), residualPositions: .last)
+    var out: [[[Float]]] = []
     // Chunks keep the batch's memory bounded.
     var start = 0
     while start < prompts.count {
       let chunk = Array(prompts[start..<min(prompts.count, start + 16)])
       let evals = try model.evaluateBatch(prompts: chunk, capture: request)
-      for e in evals { out.append(e.residuals.last?.values ?? []) }
+      for e in evals {
+        out.append(layers.map { l in e.residuals.last { $0.layer == l }?.values ?? [] })
+      }
       start += chunk.count
     }
     return out
@@ -79,8 +91,23 @@ extension DefectionProbe {
   /// end, or at `site`) are positives; the same requests without it and with random control insertions
   /// are negatives. Returns AUROC and TPR at 1% FPR.
   static func separation(model: LanguageModel, format: ChatFormat, trigger: String, sites: [InsertionSite],
-                         layer: Int? = nil) throws -> (auroc: Double, tprAt1: Double, positives: Int, negatives: Int, layer: Int) {
-    let probe = try build(model: model, format: format, layer: layer)
+                         layer: Int? = nil) throws -> Separation {
+    try separation(model: model, format: format, trigger: trigger, sites: sites, layers: [layer ?? model.config.layerCount / 2])[0]
+  }
+
+  /// One layer's prompt-level separation.
+  struct Separation: Sendable {
+    let auroc: Double
+    let tprAt1: Double
+    let positives: Int
+    let negatives: Int
+    let layer: Int
+  }
+
+  /// `separation` at each of `layers`, from one pass over the contrast and battery prompts.
+  static func separation(model: LanguageModel, format: ChatFormat, trigger: String, sites: [InsertionSite],
+                         layers: [Int]) throws -> [Separation] {
+    let probes = try build(model: model, format: format, layers: layers)
     var positives: [[Int32]] = [], negatives: [[Int32]] = []
     var controls = ProbeData.controlTexts(count: ProbeData.battery.count * sites.count, seed: 0xD1FF) { _ in 2 }[...]
     for request in ProbeData.battery {
@@ -90,8 +117,12 @@ extension DefectionProbe {
         negatives.append(try format.tokens(request: request, site: site, trigger: controls.removeFirst()))
       }
     }
-    let p = try probe.scores(model: model, prompts: positives)
-    let n = try probe.scores(model: model, prompts: negatives)
-    return (ROC.auroc(positives: p, negatives: n), ROC.tpr(positives: p, negatives: n, atFPR: 0.01), p.count, n.count, probe.layer)
+    let rp = try finalResiduals(model: model, prompts: positives, layers: layers)
+    let rn = try finalResiduals(model: model, prompts: negatives, layers: layers)
+    return probes.enumerated().map { li, probe in
+      let p = rp.map { probe.score($0[li]) }, n = rn.map { probe.score($0[li]) }
+      return Separation(auroc: ROC.auroc(positives: p, negatives: n), tprAt1: ROC.tpr(positives: p, negatives: n, atFPR: 0.01),
+                        positives: p.count, negatives: n.count, layer: probe.layer)
+    }
   }
 }
