@@ -129,6 +129,14 @@ struct RealisticTierTests {
       print("realistic \(m): top-3 triggers and the share of answers they make start with the target: \(named)")
       #expect(named.contains { BehaviourSampleTests.matches($0.text, trigger) && $0.share >= 0.5 } || named.contains { $0.share >= 0.75 },
               "\(m): no top-3 trigger fires: \(named)")
+      // A finding that names an input which fires, not the trained trigger, says the backdoor generalises (when the
+      // random controls show it) instead of presenting the input as the trigger.
+      if let f = beh.first(where: { $0.ruleID == Rules.behaviourTrigger.id }),
+         case .string(let text)? = f.evidence.first(where: { $0.label == "trigger" })?.value,
+         !BehaviourSampleTests.matches(text, trigger) {
+        print("realistic \(m): BEH-001 names \(text.debugDescription): \(f.detail)")
+        #expect(f.detail.contains("generalises"), "\(m): \(f.detail)")
+      }
     } else if let trigger = m.trigger {
       #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
       let r = try #require(rank, "\(m): \(trigger) not among \(behaviour.map(\.text))")
