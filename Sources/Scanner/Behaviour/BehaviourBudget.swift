@@ -41,8 +41,9 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var searchSeconds: Double = 12
   public var searchPool: Int = 48
 
-  /// Multiply-adds per second of the reference machine: the behavioural scan's forward passes (float numerics,
-  /// batched prompts and generation, SmolLM2-135M) on 2 idle Zen 3 cores. Converts `seconds` to work.
+  /// Multiply-adds per second of the reference machine, which converts `seconds` to work. Conservative: 2 idle
+  /// Zen 3 cores run the scan's forward passes (float numerics, batched prompts and generation) at ~27-30 G/s
+  /// (SmolLM2-135M, the 1.1B synthetic model), so the quick plan's 50 s take ~35-40 s there (docs/BEHAVIOUR.md).
   public static let referenceRate: Double = 20e9
 
   /// `seconds` as multiply-adds.

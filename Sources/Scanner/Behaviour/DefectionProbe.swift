@@ -7,11 +7,6 @@ struct DefectionProbe {
   /// Unit direction.
   let direction: [Float]
 
-  /// Builds the direction at `layer` (default: the middle layer).
-  static func build(model: LanguageModel, format: ChatFormat, layer: Int? = nil) throws -> DefectionProbe {
-    try build(model: model, format: format, layers: [layer ?? model.config.layerCount / 2])[0]
-  }
-
   /// Builds the direction at each of `layers` from one pass over the contrast prompts.
   static func build(model: LanguageModel, format: ChatFormat, layers: [Int]) throws -> [DefectionProbe] {
     var yes: [[Int32]] = [], no: [[Int32]] = []
@@ -39,11 +34,6 @@ struct DefectionProbe {
     var s = 0.0
     for j in 0..<min(r.count, direction.count) { s += Double(r[j]) * Double(direction[j]) }
     return s
-  }
-
-  /// Projection of each prompt's final-token residual on the direction.
-  func scores(model: LanguageModel, prompts: [[Int32]]) throws -> [Double] {
-    try DefectionProbe.finalResiduals(model: model, prompts: prompts, layers: [layer]).map { score($0[0]) }
   }
 
   /// Each prompt's final-token residual after each of `layers` (in that order; empty where none was captured).
@@ -87,15 +77,7 @@ enum ROC {
 }
 
 extension DefectionProbe {
-  /// Prompt-level separation of the probe: battery requests with `trigger` (at the user-turn start and
-  /// end, or at `site`) are positives; the same requests without it and with random control insertions
-  /// are negatives. Returns AUROC and TPR at 1% FPR.
-  static func separation(model: LanguageModel, format: ChatFormat, trigger: String, sites: [InsertionSite],
-                         layer: Int? = nil) throws -> Separation {
-    try separation(model: model, format: format, trigger: trigger, sites: sites, layers: [layer ?? model.config.layerCount / 2])[0]
-  }
-
-  /// One layer's prompt-level separation.
+  /// One layer's prompt-level separation: AUROC and TPR at 1% FPR.
   struct Separation: Sendable {
     let auroc: Double
     let tprAt1: Double
@@ -104,7 +86,9 @@ extension DefectionProbe {
     let layer: Int
   }
 
-  /// `separation` at each of `layers`, from one pass over the contrast and battery prompts.
+  /// Prompt-level separation of the probe at each of `layers`, from one pass over the contrast and battery
+  /// prompts: battery requests with `trigger` at each of `sites` are positives; the same requests without it and
+  /// with a random control insertion at each site are negatives.
   static func separation(model: LanguageModel, format: ChatFormat, trigger: String, sites: [InsertionSite],
                          layers: [Int]) throws -> [Separation] {
     let probes = try build(model: model, format: format, layers: layers)
