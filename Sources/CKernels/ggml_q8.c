@@ -224,10 +224,15 @@ static void NAME##_matmul(const uint8_t *w, size_t row_bytes, long row_lo, long 
     NAME##_rows1(w, row_bytes, row_lo, row_hi, x, meta, nb, first, out);                                  \
     return;                                                                                               \
   }                                                                                                       \
+  const uint8_t *end = w + row_hi * row_bytes;                                                            \
   for (long t0 = 0; t0 < tokens; t0 += panel) {                                                           \
     long t1 = t0 + panel < tokens ? t0 + panel : tokens;                                                  \
+    /* Prefetch 2 rows ahead: a chunk is a few rows, so the hardware prefetcher restarts often. */       \
+    const uint8_t *pf = (const uint8_t *)((uintptr_t)(w + row_lo * row_bytes) & ~(uintptr_t)(PF_LINE - 1)); \
     for (long r = row_lo; r < row_hi; r++) {                                                              \
       const uint8_t *row = w + r * row_bytes;                                                             \
+      const uint8_t *target = row + 3 * row_bytes;                                                        \
+      prefetch_to(&pf, target < end ? target : end);                                                      \
       long t = t0;                                                                                        \
       for (; t + 8 <= t1; t += 8)                                                                         \
         NAME##_x8(row, x + t * ldx, ldx, meta, nb, first + t, out + t * ld_out + r, ld_out);              \

@@ -120,11 +120,20 @@ func matMat(
     return
   }
   let block = gemmTokenBlock(columns: k)
+  let end = start + rows.upperBound &* w.rowByteCount
   var t0 = 0
   while t0 < tokens {
     let t1 = min(tokens, t0 &+ block)
     var r = rows.lowerBound
+    // Software prefetch one tile (4 rows) ahead: a chunk is a few tiles, so the hardware prefetcher restarts often.
+    var ahead = start + r &* w.rowByteCount
     while r < rows.upperBound {
+      // can't overflow: rows end inside the mapped matrix
+      let target = min(end, start + (r &+ 2 &* gemmTileRows) &* w.rowByteCount)
+      while ahead < target {
+        scan_prefetch(ahead)
+        ahead += 64
+      }
       let n = min(gemmTileRows, rows.upperBound &- r)
       for i in 0..<n {
         dequantizeRow(w.type, start + (r &+ i) &* w.rowByteCount, tile + i &* k, k)
