@@ -232,6 +232,38 @@ import Testing
     #expect((0..<3).map { counts[$0] } == [200, 200, 200])
   }
 
+  /// A chunked job runs every chunk exactly once (whichever thread takes it), hands each a thread index
+  /// below the thread count, and returns only after all finished; the inline rule runs them all on thread 0.
+  @Test func threadPoolRunsEveryChunkOncePerJob() {
+    let pool = ThreadPool(threadCount: 3)
+    defer { pool.shutdown() }
+    let chunks = 37
+    let counts = UnsafeMutablePointer<Int>.allocate(capacity: chunks)
+    defer { counts.deallocate() }
+    let threadOf = UnsafeMutablePointer<Int>.allocate(capacity: chunks)
+    defer { threadOf.deallocate() }
+    counts.initialize(repeating: 0, count: chunks)
+    var badThread = false
+    for job in 0..<300 {
+      let n = job % 2 == 0 ? chunks : job % chunks
+      pool.run(chunks: n) { chunk, thread in
+        counts[chunk] += 1
+        threadOf[chunk] = thread
+      }
+      for c in 0..<n where threadOf[c] < 0 || threadOf[c] >= 3 { badThread = true }
+    }
+    let expected = (0..<chunks).map { c in (0..<300).filter { job in c < (job % 2 == 0 ? chunks : job % chunks) }.count }
+    #expect((0..<chunks).map { counts[$0] } == expected)
+    #expect(!badThread)
+    counts.initialize(repeating: 0, count: chunks)
+    pool.run(work: 1, chunks: chunks) { chunk, thread in
+      counts[chunk] += 1
+      if thread != 0 { badThread = true }
+    }
+    #expect((0..<chunks).allSatisfy { counts[$0] == 1 })
+    #expect(!badThread)
+  }
+
   /// Greedy sampling is argmax; seeded sampling is reproducible and respects top-k.
   @Test func samplerGreedyAndSeededAreDeterministic() {
     let logits: [Float] = [0.1, 2.5, -1, 2.4, 0]

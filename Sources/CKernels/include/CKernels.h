@@ -25,4 +25,8 @@ void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo,
                          const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
                          long first_token, long tokens, float *out, size_t ld_out, long panel);
 
+/// Asks the CPU to bring the cache line at `p` into the caches (a hint: never faults, any address is fine).
+/// Static inline so that Swift callers get the single instruction.
+static inline void scan_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 #endif

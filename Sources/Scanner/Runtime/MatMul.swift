@@ -1,3 +1,4 @@
+import CKernels
 import Formats
 
 /// A 2-D weight tensor left in its stored type inside the mapped file.
@@ -51,13 +52,36 @@ func matVec(
     ggmlMatMulQ8K(w.type, start, rowBytes: w.rowByteCount, rows: rows, x, ldx: cols, q8K, tokens: 1, order: nil, out, ldOut: 0)
     return
   }
+  // Software prefetch two rows ahead (as the C kernels do per group of 4 rows): the hardware prefetcher
+  // restarts on every short row and falls behind the memory-bound row dots.
+  let rowBytes = w.rowByteCount
+  let end = start + rows.upperBound &* rowBytes
+  var ahead = start + rows.lowerBound &* rowBytes
+  @inline(__always) func prefetch(through row: Int) {
+    // can't overflow: rows end inside the mapped matrix
+    let target = min(end, start + row &* rowBytes)
+    while ahead < target {
+      scan_prefetch(ahead)
+      ahead += 64
+    }
+  }
+  prefetch(through: rows.lowerBound &+ 2)
   switch w.type {
   case .q4_1:
-    for r in rows { out[r] = dotQ4_1(start + r &* w.rowByteCount, x, xSums, cols / 32) }
+    for r in rows {
+      prefetch(through: r &+ 3)
+      out[r] = dotQ4_1(start + r &* rowBytes, x, xSums, cols / 32)
+    }
   case .q8_0:
-    for r in rows { out[r] = dotQ8_0(start + r &* w.rowByteCount, x, cols / 32) }
+    for r in rows {
+      prefetch(through: r &+ 3)
+      out[r] = dotQ8_0(start + r &* rowBytes, x, cols / 32)
+    }
   default:
-    for r in rows { out[r] = dotRow(w.type, start + r &* w.rowByteCount, x, xSums, cols, scratch) }
+    for r in rows {
+      prefetch(through: r &+ 3)
+      out[r] = dotRow(w.type, start + r &* rowBytes, x, xSums, cols, scratch)
+    }
   }
 }
 
@@ -96,11 +120,20 @@ func matMat(
     return
   }
   let block = gemmTokenBlock(columns: k)
+  let end = start + rows.upperBound &* w.rowByteCount
   var t0 = 0
   while t0 < tokens {
     let t1 = min(tokens, t0 &+ block)
     var r = rows.lowerBound
+    // Software prefetch one tile (4 rows) ahead: a chunk is a few tiles, so the hardware prefetcher restarts often.
+    var ahead = start + r &* w.rowByteCount
     while r < rows.upperBound {
+      // can't overflow: rows end inside the mapped matrix
+      let target = min(end, start + (r &+ 2 &* gemmTileRows) &* w.rowByteCount)
+      while ahead < target {
+        scan_prefetch(ahead)
+        ahead += 64
+      }
       let n = min(gemmTileRows, rows.upperBound &- r)
       for i in 0..<n {
         dequantizeRow(w.type, start + (r &+ i) &* w.rowByteCount, tile + i &* k, k)

@@ -213,7 +213,6 @@ final class Transformer: @unchecked Sendable {
     let inB = b.map { prepareInput($0, input, n: n, k: k, s: s, formats: &formats) }
     let inC = c3.map { prepareInput($0, input, n: n, k: k, s: s, formats: &formats) }
     if formats.count > 0 { convertInputs(formats, input, n: n, k: k, s: s) }
-    let threads = s.threadCount
     let activation = config.activation
     let llamaGELU = numerics == .llamaCpp
     let rowOrder = numerics == .llamaCpp
@@ -221,10 +220,16 @@ final class Transformer: @unchecked Sendable {
     let orders = kQuantOrder ?? UnsafePointer(s.tokenKQuantOrder)
     // Multiply-adds of the whole job (saturating: the count only chooses inline vs parallel).
     let work = n.multipliedReportingOverflow(by: k &* (a.rows &+ (b?.rows ?? 0) &+ (c3?.rows ?? 0)))
-    pool.run(work: work.overflow ? .max : work.partialValue) { t in
+    // Chunks of `step` rows of every matrix (gated: of gate and up together, then the activation), taken by
+    // the threads as they come (ThreadPool.run). Each output row is computed by the same kernel whichever
+    // chunk holds it, so the chunking never changes a bit.
+    let step = Self.chunkRows(rows: max(a.rows, gated ? 0 : max(b?.rows ?? 0, c3?.rows ?? 0)), perRow: n &* k)
+    let chunksA = (a.rows &+ step &- 1) / step
+    let chunksB = gated ? 0 : ((b?.rows ?? 0) &+ step &- 1) / step
+    let chunksC = ((c3?.rows ?? 0) &+ step &- 1) / step
+    pool.run(work: work.overflow ? .max : work.partialValue, chunks: chunksA &+ chunksB &+ chunksC) { chunk, t in
       let tile = s.tiles + t &* s.tileStride
-      @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput) {
-        let rows = partition(w.rows, parts: threads, index: t)
+      @inline(__always) func one(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>, _ x: PreparedInput, _ rows: Range<Int>) {
         if rows.isEmpty { return }
         if n == 1 {
           matVec(w, base, x.values, x.sums, out, rows: rows, scratch: tile, q8: x.q8, q8K: x.q8K)
@@ -233,33 +238,58 @@ final class Transformer: @unchecked Sendable {
             kQuantOrder: orders, rowOrder: rowOrder)
         }
       }
-      one(a, outA, inA)
-      if let b, let outB, let inB { one(b, outB, inB) }
-      if let c3, let outC, let inC { one(c3, outC, inC) }
-      if gated, let outB {
-        let rows = partition(a.rows, parts: threads, index: t)
-        let width = a.rows
-        if llamaGELU && activation == .silu {
-          // ggml_vec_swiglu_f32: ggml's vector exp, 8 lanes at a time (partition bounds are multiples of 4;
-          // the lane groups only need to be the same for batched and single rows, which they are).
-          for i in 0..<n { ggmlSwiGLU(outA + i &* width, outB + i &* width, rows) }
-          return
-        }
-        for i in 0..<n {
-          let g = outA + i &* width, u = outB + i &* width
-          for r in rows {
-            let x = g[r]
-            let act: Float
-            switch activation {
-            case .silu: act = x / (1 + _expf(-x))
-            case .geluTanh:
-              act = llamaGELU ? ggmlGELU(x) : 0.5 * x * (1 + _tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
-            }
-            g[r] = act * u[r]
+      @inline(__always) func range(_ index: Int, _ rows: Int) -> Range<Int> {
+        let lo = index &* step
+        return lo..<min(rows, lo &+ step)
+      }
+      if chunk >= chunksA &+ chunksB {
+        if let c3, let outC, let inC { one(c3, outC, inC, range(chunk &- chunksA &- chunksB, c3.rows)) }
+        return
+      }
+      if chunk >= chunksA {
+        if let b, let outB, let inB { one(b, outB, inB, range(chunk &- chunksA, b.rows)) }
+        return
+      }
+      let rows = range(chunk, a.rows)
+      one(a, outA, inA, rows)
+      guard gated, let b, let outB, let inB else { return }
+      one(b, outB, inB, rows)
+      let width = a.rows
+      if llamaGELU && activation == .silu {
+        // ggml_vec_swiglu_f32: ggml's vector exp, 8 lanes at a time (lane-wise, so the grouping of the
+        // rows into chunks does not change a value).
+        for i in 0..<n { ggmlSwiGLU(outA + i &* width, outB + i &* width, rows) }
+        return
+      }
+      for i in 0..<n {
+        let g = outA + i &* width, u = outB + i &* width
+        for r in rows {
+          let x = g[r]
+          let act: Float
+          switch activation {
+          case .silu: act = x / (1 + _expf(-x))
+          case .geluTanh:
+            act = llamaGELU ? ggmlGELU(x) : 0.5 * x * (1 + _tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
           }
+          g[r] = act * u[r]
         }
       }
     }
+  }
+
+  /// Multiply-adds a product chunk aims at (`chunkRows`): a few µs of one core for a quantized matrix-vector
+  /// product, so a 576-row product of SmolLM2's decode is ~9 chunks and the threads finish within a chunk
+  /// of each other.
+  static let chunkWork = 1 << 15
+
+  /// Rows per chunk of a product whose rows each cost `perRow` multiply-adds: ~`chunkWork`, a multiple of 16
+  /// (the kernels' 4-row groups stay whole, and two chunks never write the same 64-byte line of an output
+  /// row: with 8-row chunks the threads fought over shared lines, +40% on a 12-sequence decode step), and
+  /// few enough chunks for the pool (<= 4096 per matrix).
+  static func chunkRows(rows: Int, perRow: Int) -> Int {
+    var step = max(1, chunkWork / max(1, perRow))
+    step = max(step, (rows &+ 4095) / 4096)
+    return (step &+ 15) & ~15
   }
 
   /// The input `w` multiplies: `input` itself under float numerics or for F32 weights; otherwise its
@@ -295,9 +325,10 @@ final class Transformer: @unchecked Sendable {
         s.blockMeta + slot &* s.blockMetaStride, rows: rows.count, width: k, firstRow: lo)
     }
     // One row, or a few short ones, is converted by the caller (`run(work:)`'s inline rule).
-    let threads = s.threadCount
-    pool.run(work: n &* k &* formats.count) { t in
-      let rows = partition(n, parts: threads, index: t, granule: 1)
+    // Chunks of whole 8-token panels: the panel's tokens share the lines of their block scales (Q8Meta).
+    let chunks = min((n &+ 7) / 8, 64)
+    pool.run(work: n &* k &* formats.count, chunks: chunks) { chunk, _ in
+      let rows = partition(n, parts: chunks, index: chunk, granule: 8)
       for slot in 0..<formats.count { convert(slot, rows) }
     }
   }
@@ -447,7 +478,6 @@ final class Transformer: @unchecked Sendable {
     let c = config
     let group = c.headCount / c.kvHeadCount
     let items = n &* c.headCount
-    let threads = s.threadCount
     let f16Weights = numerics == .llamaCpp
     let ggmlOrder = f16Weights && c.headDimension % 32 == 0 && c.valueHeadDimension % 8 == 0
       && 32 &* c.valueHeadDimension <= s.tileStride
@@ -458,9 +488,10 @@ final class Transformer: @unchecked Sendable {
     // 75-81 and `.float` 79-85 vs 58-76 and 71-79 all-parallel in the same session).
     var keys = 1
     for i in 0..<n { keys = max(keys, s.tokenPosition[i] &+ 1) }
-    pool.run(work: items &* min(keys, s.capacity) &* (c.headDimension &+ c.valueHeadDimension) &* 8) { t in
+    let chunks = min(items, 4096)
+    pool.run(work: items &* min(keys, s.capacity) &* (c.headDimension &+ c.valueHeadDimension) &* 8, chunks: chunks) { chunk, t in
       let scores = s.scores + t &* s.capacity
-      for item in partition(items, parts: threads, index: t, granule: 1) {
+      for item in partition(items, parts: chunks, index: chunk, granule: 1) {
         let i = item / c.headCount, h = item % c.headCount
         let out = s.attention + (i &* (c.headCount &* c.valueHeadDimension) &+ h &* c.valueHeadDimension)
         if ggmlOrder {
