@@ -543,7 +543,7 @@ extension BehaviouralScan {
       // A screened candidate whose answers start with the target, beyond every control at its site.
       let confirming = scored.map { s in (s, Run.startShare(s.result, target.text)) }
         .filter { s, share in
-          let controlMax = nulls[s.result.site]?.results.map { Run.startShare($0, target.text) }.max() ?? 0
+          let controlMax = nulls[s.result.site]?.largestShare(startingWith: target.text) ?? 0
           return share >= Threshold.inversionConfirm && share > controlMax
         }
         .max { $0.1 < $1.1 }
@@ -560,8 +560,7 @@ extension BehaviouralScan {
         detail += " No screened trigger candidate produces it: the trigger is unknown; reproduce with `scan generate MODEL --chat` and a prefilled answer."
       }
       // A fuzzy trigger: random insertions of ordinary words already fire it on some requests.
-      let controlResults: [ScreenResult] = sites.flatMap { (site: InsertionSite) -> [ScreenResult] in nulls[site]?.results ?? [] }
-      let controlShare = controlResults.map { Run.startShare($0, target.text) }.max() ?? 0
+      let controlShare = sites.compactMap { nulls[$0]?.largestShare(startingWith: target.text) }.max() ?? 0
       if controlShare > 0 {
         evidence.append(Evidence("largest share of answers starting with it under a random insertion", (controlShare * 100).rounded() / 100))
         detail += " Random insertions of ordinary words make up to \(Int((controlShare * 100).rounded()))% of answers start with it too: the trigger generalises beyond its exact text."
@@ -720,6 +719,12 @@ extension BehaviouralScan {
         changed = NullStatistics(results.map(\.changed), floor: Threshold.subtleFloor)
       }
 
+      /// The largest share of answers that start with `target` under any of these random insertions (a
+      /// generalising backdoor: ordinary words already bring out its target).
+      func largestShare(startingWith target: String) -> Double {
+        results.map { Run.startShare($0, target) }.max() ?? 0
+      }
+
       struct Z {
         let agreement: Double
         let subtle: Double
@@ -785,7 +790,7 @@ extension BehaviouralScan {
         if let target = r.target, r.agreement >= Threshold.backdoorAgreement {
           detail = "Inserting \(where_) makes the model answer \(Int((r.agreement * 100).rounded()))% of ordinary requests with the same new text: \(target.debugDescription) (z = \(format3(s.z.agreement)) against random insertions)."
           // A generalising backdoor: some random insertions of ordinary words already bring out the same text.
-          let controlShare = s.null.results.map { Run.startShare($0, target) }.max() ?? 0
+          let controlShare = s.null.largestShare(startingWith: target)
           if controlShare > 0 {
             evidence.append(Evidence("largest share of answers starting with the target under a random insertion", (controlShare * 100).rounded() / 100))
             detail += " Random insertions of ordinary words bring out the same text on up to \(Int((controlShare * 100).rounded()))% of requests: the backdoor generalises beyond one exact trigger, so \(s.candidate.text.debugDescription) may be an input that fires it rather than the trigger it was trained on."
