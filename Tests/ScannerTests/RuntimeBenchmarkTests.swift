@@ -46,6 +46,8 @@ struct RuntimeBenchmarkTests {
     let numericsList = (env["SCAN_NUMERICS"] ?? "llamaCpp,float").split(separator: ",").compactMap { Numerics(rawValue: String($0)) }
     let reps = max(1, Int(env["SCAN_BENCH_REPS"] ?? "") ?? 3)
     let quick = env["SCAN_BENCH_QUICK"] == "1"
+    // SCAN_BENCH_DECODE_ONLY=1: only the decode-step rows (quick A/B runs of batched-decode changes).
+    let decodeOnly = env["SCAN_BENCH_DECODE_ONLY"] == "1"
     var result: [String: Double] = [:]
     for numerics in numericsList {
       let key = numerics.rawValue + "."
@@ -54,7 +56,7 @@ struct RuntimeBenchmarkTests {
       var rng = RuntimeKernelTests.Rng(s: 1)
       func tokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(truncatingIfNeeded: rng.next() % UInt64(vocab)) } }
       // SCAN_BENCH_TG_ONLY=1: generation only (quick A/B runs of decode changes).
-      for n in env["SCAN_BENCH_TG_ONLY"] == "1" ? [] : [64, 512] {
+      for n in env["SCAN_BENCH_TG_ONLY"] == "1" || decodeOnly ? [] : [64, 512] {
         let prompt = tokens(n)
         let session = model.makeSession(maxTokens: n, batchSize: 512)
         _ = try session.evaluate(tokens: Array(prompt.prefix(8)))  // warm-up (page in weights)
@@ -65,7 +67,7 @@ struct RuntimeBenchmarkTests {
         }
         result[key + "pp\(n)"] = Double(n) / best
       }
-      do {
+      if !decodeOnly {
         let session = model.makeSession(maxTokens: 80)
         var best = Double.infinity, bestCPU = Double.infinity
         for _ in 0..<reps {
@@ -80,7 +82,7 @@ struct RuntimeBenchmarkTests {
         // CPU ms per generated token (every thread, spinning included): steadier than tg64 under load.
         result[key + "tg64_cpu_ms"] = bestCPU / 64 * 1000
       }
-      if !quick {
+      if !quick && !decodeOnly {
         // 32 short prompts: one batched evaluation vs 32 single sessions (best of reps each).
         let prompts = (0..<32).map { _ in tokens(16) }
         var single = (wall: Double.infinity, cpu: Double.infinity), batched = single
@@ -97,24 +99,26 @@ struct RuntimeBenchmarkTests {
         result[key + "batch32x16_batched_cpu_s"] = batched.cpu
         result[key + "batch32x16_speedup_cpu"] = single.cpu / batched.cpu
       }
-      if !quick {
-        // What the behavioural detectors run: 32 prompts of 16 tokens, each followed by K = 8 greedy tokens.
-        // Single: one session per prompt (a 16-token GEMM, then 8 matrix-vector steps); batched: generateBatch.
+      if !quick && !decodeOnly {
+        // 32 prompts of 16 tokens, each followed by K greedy tokens: K = 8 is what the behavioural detectors
+        // run; K = 32 is a generation run as the reference prompts make (32-token continuations).
+        // Single: one session per prompt (a 16-token GEMM, then K matrix-vector steps); batched: generateBatch.
         let prompts = (0..<32).map { _ in tokens(16) }
-        let k = 8
-        var single = (wall: Double.infinity, cpu: Double.infinity), batched = single
-        for _ in 0..<reps {
-          let a = try Self.measure { for p in prompts { _ = try model.generate(prompt: p, maxTokens: k) } }
-          let b = try Self.measure { _ = try model.generateBatch(prompts: prompts, maxTokens: k) }
-          single = (min(single.wall, a.wall), min(single.cpu, a.cpu))
-          batched = (min(batched.wall, b.wall), min(batched.cpu, b.cpu))
+        for k in [8, 32] {
+          var single = (wall: Double.infinity, cpu: Double.infinity), batched = single
+          for _ in 0..<reps {
+            let a = try Self.measure { for p in prompts { _ = try model.generate(prompt: p, maxTokens: k) } }
+            let b = try Self.measure { _ = try model.generateBatch(prompts: prompts, maxTokens: k) }
+            single = (min(single.wall, a.wall), min(single.cpu, a.cpu))
+            batched = (min(batched.wall, b.wall), min(batched.cpu, b.cpu))
+          }
+          result[key + "gen32x16k\(k)_single_s"] = single.wall
+          result[key + "gen32x16k\(k)_batched_s"] = batched.wall
+          result[key + "gen32x16k\(k)_speedup"] = single.wall / batched.wall
+          result[key + "gen32x16k\(k)_speedup_cpu"] = single.cpu / batched.cpu
         }
-        result[key + "gen32x16k8_single_s"] = single.wall
-        result[key + "gen32x16k8_batched_s"] = batched.wall
-        result[key + "gen32x16k8_speedup"] = single.wall / batched.wall
-        result[key + "gen32x16k8_speedup_cpu"] = single.cpu / batched.cpu
       }
-      if !quick {
+      if !quick && !decodeOnly {
         // The detectors' prompts are chat-formatted: 32 battery requests in SmolLM2's own template (its default
         // system turn + user header: a shared prefix), evaluated alone (K = 1: the prompt and its first token) and
         // each followed by K = 8 greedy tokens. Single: 32 generate calls; batched with and without evaluating the

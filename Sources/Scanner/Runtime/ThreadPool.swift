@@ -124,7 +124,7 @@ final class ThreadPool: @unchecked Sendable {
   /// take ~30 µs on one core. Measured (2 threads, load ~5, whole default scan of the tiny `deployment`
   /// sample, CPU seconds): every job parallel 9.8, inline below 2^16 6.6, 2^18 4.1, 2^20 4.0, one thread
   /// 3.2. SmolLM2's decode keeps its q/k/v, output and FFN products parallel (>= 2^18 each).
-  static let inlineWork = 1 << 18
+  static let inlineWork = runtimeTuning("SCAN_INLINE_WORK", default: 1 << 18)
 
   /// `run(chunks:body)`, unless the job is smaller than `inlineWork`: then the caller runs every chunk
   /// (`body(0, 0)`, `body(1, 0)`, ... in order) itself. Each chunk writes its own slice, so the results are
@@ -223,4 +223,12 @@ private final class WorkerContext {
     self.pool = pool
     self.index = index
   }
+}
+
+/// A scheduling constant, overridable for tuning runs by the environment variable `name` (a positive
+/// integer; anything else keeps `default`). Read once per process. Only how work is split between threads
+/// depends on these, never a result (every chunk's values are computed by the same kernel either way).
+func runtimeTuning(_ name: String, default value: Int) -> Int {
+  guard let raw = getenv(name), let parsed = Int(String(cString: raw)), parsed > 0 else { return value }
+  return parsed
 }

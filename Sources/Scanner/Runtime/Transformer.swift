@@ -280,7 +280,7 @@ final class Transformer: @unchecked Sendable {
   /// Multiply-adds a product chunk aims at (`chunkRows`): a few µs of one core for a quantized matrix-vector
   /// product, so a 576-row product of SmolLM2's decode is ~9 chunks and the threads finish within a chunk
   /// of each other.
-  static let chunkWork = 1 << 15
+  static let chunkWork = runtimeTuning("SCAN_CHUNK_WORK", default: 1 << 15)
 
   /// Rows per chunk of a product whose rows each cost `perRow` multiply-adds: ~`chunkWork`, a multiple of 16
   /// (the kernels' 4-row groups stay whole, and two chunks never write the same 64-byte line of an output
