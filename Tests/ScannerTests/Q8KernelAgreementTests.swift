@@ -41,8 +41,17 @@ import Testing
 
   /// Every type, 1 to 21 tokens, 7 rows split at row 3: the two kernels' products are identical.
   /// Skipped (and reported so) where the build has no C kernels or SCAN_Q8_KERNELS=swift: only the Swift path exists.
-  @Test(.enabled(if: Q8Kernels.active == .c), arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+  @Test(.enabled(if: Q8Kernels.active == .c), .serialized, arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
   func cAndSwiftKernelsGiveTheSameBits(type: GGMLType) throws {
+    // Both instruction sets of the C kernels where the CPU has them (AVX2 always; AVX-512 VNNI on e.g. Zen 4).
+    let chosen: Int32 = Q8Kernels.cInstructionSet == "avx2" ? 0 : 1
+    defer { Q8Kernels.setCInstructionSet(chosen) }
+    for isa: Int32 in [0, 1] where Q8Kernels.setCInstructionSet(isa) {
+      try kernelsAgree(type: type, label: Q8Kernels.cInstructionSet)
+    }
+  }
+
+  func kernelsAgree(type: GGMLType, label: String) throws {
     var rng = Rng(s: 42 &+ UInt64(type.rawValue))
     let blocks = 18, n = blocks * 32, rows = 7
     let w = Self.weights(type, rows: rows, blocks: blocks, rng: &rng)
@@ -84,7 +93,7 @@ import Testing
         outputs.append(out)
       }
       for i in 0..<(tokens * rows) {
-        #expect(outputs[0][i].bitPattern == outputs[1][i].bitPattern, "\(type.name) tokens \(tokens) output \(i): swift \(outputs[0][i]) c \(outputs[1][i])")
+        #expect(outputs[0][i].bitPattern == outputs[1][i].bitPattern, "\(type.name) \(label) tokens \(tokens) output \(i): swift \(outputs[0][i]) c \(outputs[1][i])")
       }
       // Not vacuous: the products are finite and not all zero.
       #expect(outputs[1].allSatisfy { $0.isFinite } && outputs[1].contains { $0 != 0 })

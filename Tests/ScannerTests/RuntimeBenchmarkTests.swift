@@ -49,6 +49,8 @@ struct RuntimeBenchmarkTests {
     // SCAN_BENCH_DECODE_ONLY=1: only the decode-step rows (quick A/B runs of batched-decode changes).
     let decodeOnly = env["SCAN_BENCH_DECODE_ONLY"] == "1"
     var result: [String: Double] = [:]
+    // 1 where the `.llamaCpp` C kernels run on AVX-512 VNNI (vpdpbusd), 0 on AVX2 (same bits either way).
+    result["c_kernels_vnni"] = Q8Kernels.cInstructionSet == "avx512-vnni" ? 1 : 0
     for numerics in numericsList {
       let key = numerics.rawValue + "."
       let model = try LanguageModel.load(path: path, threads: threads, numerics: numerics)

@@ -8,7 +8,7 @@ import Testing
 /// committed by Tests/Fixtures/runtime/make_runtime_refs.py (token ids only, so our tokenizer is not
 /// involved). Gated by SCAN_REAL_MODELS=1; run in release: `swift test -c release --filter RuntimeRealModel`.
 // Runs the model over ~1000 tokens per reference: minutes in a release build, far longer in debug.
-// Enabled by SCAN_RUNTIME_REFS=1 (use `swift test -c release`); scripts/test.sh does not run it yet.
+// Enabled by SCAN_RUNTIME_REFS=1 (use `swift test -c release`); scripts/test.sh (CI) sets it with SCAN_REAL_MODELS.
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["SCAN_REAL_MODELS"] == "1" && ProcessInfo.processInfo.environment["SCAN_RUNTIME_REFS"] == "1"))
 struct RuntimeRealModelTests {
   static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

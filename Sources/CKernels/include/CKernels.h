@@ -25,6 +25,14 @@ void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo,
                          const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
                          long first_token, long tokens, float *out, size_t ld_out, long panel);
 
+/// Which instruction set the kernels use: 0 = AVX2 (vpmaddubsw + vpmaddwd), 1 = AVX-512 VNNI (vpdpbusd), chosen at
+/// load from the CPU (the environment's SCAN_CK_ISA=avx2 keeps AVX2). Both give the same bits.
+int scan_ck_isa(void);
+
+/// Switches the kernels' instruction set (tests and benchmarks; not while a product runs). Returns 0, changing
+/// nothing, if this CPU or build cannot run `isa`.
+int scan_ck_set_isa(int isa);
+
 /// Asks the CPU to bring the cache line at `p` into the caches (a hint: never faults, any address is fine).
 /// Static inline so that Swift callers get the single instruction.
 static inline void scan_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

@@ -71,6 +71,15 @@ enum Q8Kernels: Sendable {
     if let v = getenv("SCAN_Q8_KERNELS"), String(cString: v) == "swift" { return .swift }
     return .c
   }()
+
+  /// The instruction set of the C kernels: "avx2" (vpmaddubsw + vpmaddwd) or "avx512-vnni" (vpdpbusd), chosen
+  /// from the CPU at load (SCAN_CK_ISA=avx2 keeps AVX2). Both give the same bits.
+  static var cInstructionSet: String { scan_ck_isa() == 1 ? "avx512-vnni" : "avx2" }
+
+  /// Switches the C kernels to `instructionSet` (0 AVX2, 1 AVX-512 VNNI) for tests and benchmarks, never while a
+  /// product runs; false (nothing changed) where this CPU or build cannot run it.
+  @discardableResult
+  static func setCInstructionSet(_ instructionSet: Int32) -> Bool { scan_ck_set_isa(instructionSet) != 0 }
 }
 
 /// The quant of element `i` (0..<32) of block `b` as `quantizeQ8Blocks` stored it in `q` for `kernels`.
