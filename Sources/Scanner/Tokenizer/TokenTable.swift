@@ -5,7 +5,7 @@
 /// Duplicate texts keep the **last** id, as llama.cpp's `token_to_id[word] = i` does.
 struct TokenTable: Sendable {
   private let text: [UInt8]
-  private let starts: [Int]  // count + 1 offsets into `text`
+  private let starts: [Int32]  // count + 1 offsets into `text` (the caller checks the total < Int32.max)
   private let slots: [Int32]  // -1 = empty, else token id
   private let mask: Int
 
@@ -15,11 +15,11 @@ struct TokenTable: Sendable {
   init(texts: [[UInt8]]) {
     var text: [UInt8] = []
     text.reserveCapacity(texts.reduce(0) { $0 &+ $1.count })  // can't overflow: sizes of arrays in memory
-    var starts: [Int] = [0]
+    var starts: [Int32] = [0]
     starts.reserveCapacity(texts.count + 1)
     for t in texts {
       text.append(contentsOf: t)
-      starts.append(text.count)
+      starts.append(Int32(truncatingIfNeeded: text.count))  // can't truncate: the caller checks the total < Int32.max
     }
     var capacity = 16
     while capacity < texts.count * 2 { capacity *= 2 }
@@ -27,7 +27,7 @@ struct TokenTable: Sendable {
     let mask = capacity - 1
     text.withUnsafeBufferPointer { all in
       for (id, t) in texts.enumerated() {
-        let s = starts[id]
+        let s = Int(starts[id])
         var slot = Self.hash(all, s, s + t.count) & mask
         while true {
           let existing = Int(slots[slot])
@@ -35,7 +35,7 @@ struct TokenTable: Sendable {
             slots[slot] = Int32(truncatingIfNeeded: id)  // can't truncate: count checked <= Int32.max by the caller
             break
           }
-          if Self.equal(all, starts[existing], starts[existing + 1], s, s + t.count) {
+          if Self.equal(all, Int(starts[existing]), Int(starts[existing + 1]), s, s + t.count) {
             slots[slot] = Int32(truncatingIfNeeded: id)  // last duplicate wins
             break
           }
@@ -84,8 +84,8 @@ struct TokenTable: Sendable {
       while true {
         let id = Int(slots[slot])
         if id < 0 { return nil }
-        let s = starts[id]
-        let e = starts[id + 1]
+        let s = Int(starts[id])
+        let e = Int(starts[id + 1])
         if e - s == to - from {
           var i = s
           var j = from
@@ -115,8 +115,14 @@ struct TokenTable: Sendable {
     lookup(Array(string.utf8))
   }
 
+  /// The text of token `id` (which must be in range): its stored UTF-8 bytes, which are the UTF-8 of the
+  /// vocabulary's `String`, so this is that string again.
+  func string(of id: Int) -> String {
+    String(decoding: bytes(of: id), as: UTF8.self)
+  }
+
   /// The stored bytes of token `id` (which must be in range).
   func bytes(of id: Int) -> ArraySlice<UInt8> {
-    text[starts[id]..<starts[id + 1]]
+    text[Int(starts[id])..<Int(starts[id + 1])]
   }
 }

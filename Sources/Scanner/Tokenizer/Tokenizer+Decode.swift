@@ -23,7 +23,7 @@ extension Tokenizer {
     if attr.contains(.normal) {
       switch kind {
       case .sentencePiece: return Self.unescapeWhitespace(text)
-      case .bytePairEncoding: return Self.byteLevelDecode(texts[id])
+      case .bytePairEncoding: return Self.byteLevelDecode(table.string(of: id))
       }
     }
     if attr.contains(.byte), byteValue[id] >= 0 { return [UInt8(truncatingIfNeeded: byteValue[id])] }
