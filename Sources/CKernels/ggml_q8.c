@@ -302,30 +302,30 @@ int scan_ck_set_isa(int isa) {
   return 1;
 }
 
+typedef void (*matmul_fn)(const uint8_t *, size_t, long, long, const int8_t *, size_t, const float *, long, long, long,
+                          float *, size_t, long);
+
+// The kernels by ggml type id, per instruction set.
+static const matmul_fn avx2_kernels[SCAN_CK_Q8_0 + 1] = {
+  [SCAN_CK_Q4_0] = q4_0_matmul, [SCAN_CK_Q4_1] = q4_1_matmul, [SCAN_CK_Q5_0] = q5_0_matmul,
+  [SCAN_CK_Q5_1] = q5_1_matmul, [SCAN_CK_Q8_0] = q8_0_matmul,
+};
+#if SCAN_CK_HAVE_VNNI
+static const matmul_fn vnni_kernels[SCAN_CK_Q8_0 + 1] = {
+  [SCAN_CK_Q4_0] = q4_0_vnni_matmul, [SCAN_CK_Q4_1] = q4_1_vnni_matmul, [SCAN_CK_Q5_0] = q5_0_vnni_matmul,
+  [SCAN_CK_Q5_1] = q5_1_vnni_matmul, [SCAN_CK_Q8_0] = q8_0_vnni_matmul,
+};
+#endif
+
 void scan_ggml_matmul_q8(int type, const void *w, size_t row_bytes, long row_lo, long row_hi,
                          const int8_t *x, size_t ldx_bytes, const float *meta, long block_count,
                          long first_token, long tokens, float *out, size_t ld_out, long panel) {
-  const uint8_t *wb = (const uint8_t *)w;
+  if (type < 0 || type > SCAN_CK_Q8_0) return;
+  matmul_fn f = avx2_kernels[type];
 #if SCAN_CK_HAVE_VNNI
-  if (ck_isa == 1) {
-    switch (type) {
-    case SCAN_CK_Q4_0: q4_0_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
-    case SCAN_CK_Q4_1: q4_1_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
-    case SCAN_CK_Q5_0: q5_0_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
-    case SCAN_CK_Q5_1: q5_1_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
-    case SCAN_CK_Q8_0: q8_0_vnni_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); return;
-    default: return;
-    }
-  }
+  if (ck_isa == 1) f = vnni_kernels[type];
 #endif
-  switch (type) {
-  case SCAN_CK_Q4_0: q4_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
-  case SCAN_CK_Q4_1: q4_1_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
-  case SCAN_CK_Q5_0: q5_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
-  case SCAN_CK_Q5_1: q5_1_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
-  case SCAN_CK_Q8_0: q8_0_matmul(wb, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel); break;
-  default: break;
-  }
+  if (f) f((const uint8_t *)w, row_bytes, row_lo, row_hi, x, ldx_bytes, meta, block_count, first_token, tokens, out, ld_out, panel);
 }
 
 #else
