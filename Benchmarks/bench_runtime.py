@@ -33,9 +33,9 @@ def load():
     return "%.2f %.2f %.2f" % os.getloadavg()
 
 
-def bench_ours(threads, reps, skip_build):
+def bench_ours(threads, reps, skip_build, model):
     env = dict(os.environ, SCAN_BENCH="1", SCAN_THREADS=str(threads), SCAN_BENCH_REPS=str(reps),
-               SCAN_NUMERICS="llamaCpp,float", SCAN_REAL_MODELS_DIR=REAL)
+               SCAN_NUMERICS="llamaCpp,float", SCAN_REAL_MODELS_DIR=REAL, SCAN_BENCH_MODEL=model)
     cmd = ["swift", "test", "-c", "release", "-Xswiftc", "-enable-testing", "--filter",
            "RuntimeBenchmarkTests/smolLM2Speed"] + (["--skip-build"] if skip_build else [])
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
@@ -45,14 +45,14 @@ def bench_ours(threads, reps, skip_build):
     return json.loads(m.group(1))
 
 
-def bench_llama(threads, reps):
+def bench_llama(threads, reps, path):
     import llama_cpp
     llama_cpp.llama_backend_init()
     global _quiet_log  # the ctypes callback must outlive the call, or llama.cpp calls freed memory
     _quiet_log = llama_cpp.llama_log_callback(lambda level, text, data: None)
     llama_cpp.llama_log_set(_quiet_log, None)
     mp = llama_cpp.llama_model_default_params()
-    model = llama_cpp.llama_model_load_from_file(SMOL.encode(), mp)
+    model = llama_cpp.llama_model_load_from_file(path.encode(), mp)
     cp = llama_cpp.llama_context_default_params()
     cp.n_ctx, cp.n_batch, cp.n_ubatch = 1024, 512, 512
     cp.n_threads, cp.n_threads_batch = threads, threads
@@ -123,21 +123,22 @@ def main():
     ap.add_argument("--skip-llama", action="store_true")
     ap.add_argument("--skip-rss", action="store_true")
     ap.add_argument("--skip-build", action="store_true")
+    ap.add_argument("--model", default=SMOL, help="GGUF for the speed rows (default SmolLM2 Q4_1; e.g. the Gemma 3 Q4_K_M)")
     a = ap.parse_args()
-    res = {"threads": a.threads, "load_before": load(), "uptime_before": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
-    ours = {} if a.skip_swift else bench_ours(a.threads, a.reps, a.skip_build)
+    res = {"model": os.path.basename(a.model), "threads": a.threads, "load_before": load(), "uptime_before": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()}
+    ours = {} if a.skip_swift else bench_ours(a.threads, a.reps, a.skip_build, a.model)
     res["load_after_ours"] = load()
     out = os.environ.get("BENCH_OUT", "/tmp/bench-runtime")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "ours.json"), "w") as f:  # kept even if the peer run fails
         json.dump(ours, f, indent=1, sort_keys=True)
-    ref = {} if a.skip_llama else bench_llama(a.threads, a.reps)
+    ref = {} if a.skip_llama else bench_llama(a.threads, a.reps, a.model)
     res["load_after_llama"] = load()
     rss = {} if a.skip_rss else peak_rss(a.threads)
     res["load_after"] = load()
     res.update(ours=ours, llama_cpp=ref, rss=rss)
 
-    print(f"threads={a.threads}  load avg (1/5/15 min): before {res['load_before']}, after ours {res['load_after_ours']}, "
+    print(f"model={res['model']}  threads={a.threads}  load avg (1/5/15 min): before {res['load_before']}, after ours {res['load_after_ours']}, "
           f"after llama.cpp {res['load_after_llama']}")
     print(f"{'test':8} {'ours llamaCpp':>14} {'ours float':>11} {'llama.cpp':>10} {'ratio llamaCpp':>15} {'ratio float':>12}  goal")
     goals = {"pp64": 1.0, "pp512": 1.0, "tg64": 0.8}
@@ -161,11 +162,12 @@ def main():
                   f"{ours[f'{num}.{label}_single_s']:.3f} s; generateBatch {ours[f'{num}.{label}_batched_s']:.3f} s = "
                   f"{ours[f'{num}.{label}_speedup']:.2f}x; with the shared prefix evaluated once "
                   f"{ours[f'{num}.{label}_shared_s']:.3f} s = {ours[f'{num}.{label}_shared_speedup']:.2f}x (goal >= 3x)")
-        if f"{num}.gen32x16k8_speedup" in ours:
-            print(f"[{num}] 32 prompts x 16 tokens + 8 generated tokens each (what the detectors run), generateBatch vs "
-                  f"32 single generate calls: wall {ours[f'{num}.gen32x16k8_batched_s']:.3f} s vs "
-                  f"{ours[f'{num}.gen32x16k8_single_s']:.3f} s = {ours[f'{num}.gen32x16k8_speedup']:.2f}x; CPU "
-                  f"{ours[f'{num}.gen32x16k8_speedup_cpu']:.2f}x")
+        for k, what in ((8, "8 generated tokens each (what the detectors run)"), (32, "32 generated tokens each")):
+            if f"{num}.gen32x16k{k}_speedup" in ours:
+                print(f"[{num}] 32 prompts x 16 tokens + {what}, generateBatch vs "
+                      f"32 single generate calls: wall {ours[f'{num}.gen32x16k{k}_batched_s']:.3f} s vs "
+                      f"{ours[f'{num}.gen32x16k{k}_single_s']:.3f} s = {ours[f'{num}.gen32x16k{k}_speedup']:.2f}x; CPU "
+                      f"{ours[f'{num}.gen32x16k{k}_speedup_cpu']:.2f}x")
         print(f"[{num}] decode step of N sequences vs N single steps (speedup = N x one-sequence step / N-sequence step):")
         for n in DECODE_NS:
             s = ours.get(f"{num}.decode{n}_step_s")

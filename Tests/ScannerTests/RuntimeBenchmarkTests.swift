@@ -42,7 +42,8 @@ struct RuntimeBenchmarkTests {
   @Test func smolLM2Speed() throws {
     let env = ProcessInfo.processInfo.environment
     let threads = Int(env["SCAN_THREADS"] ?? "") ?? 2
-    let path = "\(RuntimeRealModelTests.modelDirectory)/SmolLM2-135M-Instruct.Q4_1.gguf"
+    // SCAN_BENCH_MODEL: another GGUF (e.g. Gemma 3's Q4_K_M) through the same rows.
+    let path = env["SCAN_BENCH_MODEL"] ?? "\(RuntimeRealModelTests.modelDirectory)/SmolLM2-135M-Instruct.Q4_1.gguf"
     let numericsList = (env["SCAN_NUMERICS"] ?? "llamaCpp,float").split(separator: ",").compactMap { Numerics(rawValue: String($0)) }
     let reps = max(1, Int(env["SCAN_BENCH_REPS"] ?? "") ?? 3)
     let quick = env["SCAN_BENCH_QUICK"] == "1"
