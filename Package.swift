@@ -16,7 +16,8 @@ let kernelSettings: [SwiftSetting] = [
   .define("SCAN_FMA"),
 ]
 // CKernels: the AVX2 integer dot products of the `.llamaCpp` Q8 kernels (Benchmarks/README.md "speed7": Swift's
-// integer SIMD did not lower to vpmaddubsw/vpmaddwd). -ffp-contract=off: the float order is ggml's, every FMA explicit.
+// integer SIMD did not lower to vpmaddubsw/vpmaddwd), plus an AVX-512 VNNI copy compiled under a target attribute and
+// chosen at run time ("Session 9"). -ffp-contract=off: the float order is ggml's, every FMA explicit.
 let cKernelSettings: [CSetting] = [.unsafeFlags(["-mavx2", "-mfma", "-mf16c", "-ffp-contract=off", "-O3"])]
 #else
 let kernelSettings: [SwiftSetting] = []

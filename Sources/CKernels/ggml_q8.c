@@ -4,7 +4,8 @@
 // sums of 4 consecutive products (`maddubs` then `madd` with ones; unsigned x signed, signed weights through
 // the sign trick; no pair sum can saturate: |pair| <= 2 * 128 * 127), converted to float, then
 // acc = fma(lanes, d_w * d_x, acc); Q4_1/Q5_1 add summs = fma(m_w, s_x, summs). Row value = hsum(acc) + summs.
-// Built with -ffp-contract=off: every fused multiply-add below is an explicit intrinsic or fmaf.
+// Built with -ffp-contract=off: every fused multiply-add below is an explicit intrinsic or fmaf. Each kernel exists
+// twice: AVX2, and AVX-512 VNNI (`vpdpbusd` for the integer sums, same integers, same bits), picked at load.
 #include "CKernels.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
