@@ -57,7 +57,10 @@ import Testing
     let n = refs.n
     let (q, meta) = Self.quantize(refs.rows, n)
     let ldm = Q8KMeta.floats(tokens: 1, blockCount: n / 256)
-    @inline(__always) func at(_ r: Int, _ b: Int, _ j: Int) -> Int { r * n + b * 256 + (j / 32) * 32 + q8QuadIndex(j % 32) }
+    // The stored quant in the active kernels' layout (Swift: quad-transposed floats; C: int8 in element order).
+    func at(_ r: Int, _ b: Int, _ j: Int) -> Float {
+      q.withUnsafeBufferPointer { storedQ8KQuant($0.baseAddress! + r * n, block: b, element: j) }
+    }
     for r in 0..<refs.rows.count {
       let blocks = try #require(refs.activations["q8_K"]?[r])
       for (b, block) in blocks.enumerated() {
@@ -65,13 +68,13 @@ import Testing
         let d = Float(bitPattern: block.d)
         let sign: Float = meta[m] == -d && d != 0 ? -1 : 1
         #expect(meta[m] == sign * d, "row \(r) block \(b) scale \(meta[m]) vs \(d)")
-        for j in 0..<256 { #expect(q[at(r, b, j)] == sign * Float(block.qs[j]), "row \(r) block \(b) element \(j)") }
+        for j in 0..<256 { #expect(at(r, b, j) == sign * Float(block.qs[j]), "row \(r) block \(b) element \(j)") }
         for g in 0..<16 {
-          let s = (0..<16).reduce(Float(0)) { $0 + q[at(r, b, g * 16 + $1)] }
+          let s = (0..<16).reduce(Float(0)) { $0 + at(r, b, g * 16 + $1) }
           #expect(meta[m + 1 + g] == s)
         }
         for g in 0..<8 {
-          let s = (0..<32).reduce(Float(0)) { $0 + q[at(r, b, g * 32 + $1)] }
+          let s = (0..<32).reduce(Float(0)) { $0 + at(r, b, g * 32 + $1) }
           #expect(meta[m + 17 + g] == s)
         }
       }
@@ -202,5 +205,63 @@ import Testing
       }
     }
     #expect(differ > 0)
+  }
+
+  /// The C K-quant kernels (`scan_q4k_dot` / `scan_q6k_dot`, int8 activations) and the Swift ones give the same bits
+  /// for every order (gemm/gemv, tiled/vec_dot) and token grouping: random weight bytes with sane fp16 scales, 1 to 13
+  /// tokens with random per-token orders, rows split in two calls. Skipped where the build has no C kernels.
+  @Test(.enabled(if: Q8Kernels.active == .c), arguments: [GGMLType.q4_K, .q6_K])
+  func cAndSwiftKQuantKernelsGiveTheSameBits(type: GGMLType) throws {
+    var rng = Q8KernelAgreementTests.Rng(s: 77 &+ UInt64(type.rawValue))
+    let nb = 3, n = nb * 256, rows = 6
+    let blockBytes = type == .q4_K ? 144 : 210
+    var w = (0..<(rows * nb * blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    for i in 0..<(rows * nb) {
+      let halves = type == .q4_K ? [0, 2] : [208]
+      for at in halves {
+        let h = Float16(rng.float() * 0.05).bitPattern
+        w[i * blockBytes + at] = UInt8(truncatingIfNeeded: h)
+        w[i * blockBytes + at + 1] = UInt8(truncatingIfNeeded: h >> 8)
+      }
+    }
+    for tokens in [1, 3, 4, 5, 8, 13] {
+      let x = (0..<(tokens * n)).map { i in i % 89 == 0 ? 0 : rng.float() * (i % 5 == 0 ? 20 : 1) }
+      let orders = (0..<tokens).map { _ in KQuantOrder(rawValue: UInt8(truncatingIfNeeded: rng.next() % 4)) }
+      var outputs: [[Float]] = []
+      for kernels in [Q8Kernels.swift, .c] {
+        var q = [Float](repeating: 0, count: tokens * n)
+        var meta = [Float](repeating: 0, count: Q8KMeta.floats(tokens: tokens, blockCount: nb))
+        x.withUnsafeBufferPointer { xp in
+          q.withUnsafeMutableBufferPointer { qp in
+            meta.withUnsafeMutableBufferPointer { mp in
+              for t in 0..<tokens {
+                quantizeQ8KBlocks(xp.baseAddress! + t * n, qp.baseAddress! + t * n, mp.baseAddress!, token: t, n, kernels: kernels)
+              }
+            }
+          }
+        }
+        var out = [Float](repeating: .nan, count: tokens * rows)
+        w.withUnsafeBytes { wp in
+          q.withUnsafeBufferPointer { qp in
+            meta.withUnsafeBufferPointer { mp in
+              orders.withUnsafeBufferPointer { op in
+                out.withUnsafeMutableBufferPointer { o in
+                  let m = Q8KMeta(base: mp.baseAddress!, blockCount: nb)
+                  for part in [0..<2, 2..<rows] {
+                    ggmlMatMulQ8K(type, wp.baseAddress!, rowBytes: nb * blockBytes, rows: part, qp.baseAddress!, ldx: n, m,
+                      tokens: tokens, order: op.baseAddress!, o.baseAddress!, ldOut: rows, kernels: kernels)
+                  }
+                }
+              }
+            }
+          }
+        }
+        outputs.append(out)
+      }
+      for i in 0..<(tokens * rows) {
+        #expect(outputs[0][i].bitPattern == outputs[1][i].bitPattern, "\(type.name) tokens \(tokens) output \(i): swift \(outputs[0][i]) c \(outputs[1][i])")
+      }
+      #expect(outputs[1].allSatisfy { $0.isFinite } && outputs[1].contains { $0 != 0 })
+    }
   }
 }

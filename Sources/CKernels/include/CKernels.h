@@ -33,6 +33,18 @@ int scan_ck_isa(void);
 /// nothing, if this CPU or build cannot run `isa`.
 int scan_ck_set_isa(int isa);
 
+/// One Q4_K row (`nb` super-blocks of 144 bytes) against `count` (1...4) Q8_K activation rows: `xs[t]` int8 quants in
+/// element order (256 per super-block), `metas[t]` that token's Q8KMeta (25 floats per super-block). `gemm`: the
+/// repacked q4_K_8x8 gemm order (one FMA pair per 64 elements), else the gemv order (one per super-block). Same bits
+/// as GGMLKQuantDots.swift's `ggmlDotQ4Kx4` / `ggmlDotQ4K` / `ggmlDotQ4KGemm`. AVX2 builds only.
+void scan_q4k_dot(const void *row, long nb, const int8_t *const *xs, const float *const *metas, long count, int gemm,
+                  float *out);
+
+/// One Q6_K row (210-byte super-blocks) against `count` (1...4) Q8_K rows as above: `tiled` = ggml's tiled K-quant
+/// matmul order, else `ggml_vec_dot_q6_K_q8_K`'s (GGMLKQuantDots.swift's `ggmlDotQ6KTiled` / `ggmlDotQ6K`).
+void scan_q6k_dot(const void *row, long nb, const int8_t *const *xs, const float *const *metas, long count, int tiled,
+                  float *out);
+
 /// Asks the CPU to bring the cache line at `p` into the caches (a hint: never faults, any address is fine).
 /// Static inline so that Swift callers get the single instruction.
 static inline void scan_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }

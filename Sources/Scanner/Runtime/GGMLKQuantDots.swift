@@ -1,3 +1,4 @@
+import CKernels
 import Formats
 
 // llama.cpp numerics for the K-quant weights: Q8_K activation quantization and the Q4_K / Q6_K x Q8_K
@@ -64,7 +65,8 @@ func hasGGMLQ8KKernel(_ type: GGMLType) -> Bool {
 /// `meta` (the `Q8KMeta` layout, row `token`) d and the block sums. An all-zero block has d = 0, zero quants.
 // x (count,), count % 256 == 0 -> q (count,), meta (Q8KMeta.floats(tokens: token + 1, blockCount: count / 256),)
 func quantizeQ8KBlocks(
-  _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, token: Int, _ count: Int
+  _ x: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Float>, _ meta: UnsafeMutablePointer<Float>, token: Int, _ count: Int,
+  kernels: Q8Kernels = .active
 ) {
   let nb = count / 256
   for b in 0..<nb {
@@ -75,7 +77,11 @@ func quantizeQ8KBlocks(
     let amax = horizontalMax(mv)
     if !(amax > 0) {
       // All zero (or NaN: ggml's strict `>` scan also keeps amax 0 then).
-      o.initialize(repeating: 0, count: 256)
+      if kernels == .c {
+        (UnsafeMutableRawPointer(q) + b &* 256).initializeMemory(as: UInt8.self, repeating: 0, count: 256)
+      } else {
+        o.initialize(repeating: 0, count: 256)
+      }
       m.initialize(repeating: 0, count: Q8KMeta.perBlock)
       continue
     }
@@ -94,9 +100,20 @@ func quantizeQ8KBlocks(
       let q1 = pointwiseMin(top, roundHalfEven(load8(s + 8) * iscale))
       let q2 = pointwiseMin(top, roundHalfEven(load8(s + 16) * iscale))
       let q3 = pointwiseMin(top, roundHalfEven(load8(s + 24) * iscale))
-      let og = o + g &* 32
-      for k in 0..<4 {
-        store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), og + k &* 8)
+      switch kernels {
+      case .swift:
+        let og = o + g &* 32
+        for k in 0..<4 {
+          store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), og + k &* 8)
+        }
+      case .c:
+        // Int8 in element order from the start of the row (the C kernels', as the Q8 blocks' `.c` layout): the low
+        // byte of q + 1.5 * 2^23 is q's two's complement byte (|q| <= 127; never a trapping conversion).
+        let bytes = UnsafeMutableRawPointer(q) + (b &* 256 &+ g &* 32)
+        for (i, v) in [q0, q1, q2, q3].enumerated() {
+          let bits = unsafeBitCast(v + SIMD8<Float>(repeating: 12_582_912), to: SIMD8<UInt32>.self)
+          for l in 0..<8 { bytes.storeBytes(of: UInt8(truncatingIfNeeded: bits[l]), toByteOffset: i &* 8 &+ l, as: UInt8.self) }
+        }
       }
       // Integer-valued floats, |sum| <= 32 * 127: exact.
       let lo = (q0 + q1).sum(), hi = (q2 + q3).sum()
@@ -104,6 +121,14 @@ func quantizeQ8KBlocks(
       m[2 &+ 2 &* g] = hi
       m[17 &+ g] = lo + hi
     }
+  }
+}
+
+/// The quant of element `j` (0..<256) of super-block `b` of one Q8_K row as `quantizeQ8KBlocks` stored it for `kernels`.
+func storedQ8KQuant(_ q: UnsafePointer<Float>, block b: Int, element j: Int, kernels: Q8Kernels = .active) -> Float {
+  switch kernels {
+  case .swift: return q[b &* 256 &+ (j / 32) &* 32 &+ q8QuadIndex(j % 32)]
+  case .c: return Float(UnsafeRawPointer(q).load(fromByteOffset: b &* 256 &+ j, as: Int8.self))
   }
 }
 
@@ -449,10 +474,15 @@ struct KQuantOrder: OptionSet {
 // W (rows, 256 nb) @ X (tokens, ldx)^T -> out (tokens, ldOut) at column r; x quad-transposed
 func ggmlMatMulQ8K(
   _ type: GGMLType, _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
-  _ meta: Q8KMeta, tokens: Int, order: UnsafePointer<KQuantOrder>?, _ out: UnsafeMutablePointer<Float>, ldOut: Int
+  _ meta: Q8KMeta, tokens: Int, order: UnsafePointer<KQuantOrder>?, _ out: UnsafeMutablePointer<Float>, ldOut: Int,
+  kernels: Q8Kernels = .active
 ) {
   let isQ4K = type == .q4_K
   let flag: KQuantOrder = isQ4K ? .gemm : .tiled
+  if kernels == .c {
+    ggmlMatMulQ8KC(isQ4K, start, rowBytes: rowBytes, rows: rows, x, ldx: ldx, meta, tokens: tokens, order: order, flag: flag, out, ldOut: ldOut)
+    return
+  }
   for r in rows {
     let row = start + r &* rowBytes
     for pass in 0..<2 {
@@ -480,6 +510,55 @@ func ggmlMatMulQ8K(
         case (false, false): v = ggmlDotQ6K(row, xt, meta, token: t)
         }
         out[t &* ldOut &+ r] = v
+      }
+    }
+  }
+}
+
+/// `ggmlMatMulQ8K` through the C kernels (`scan_q4k_dot` / `scan_q6k_dot`, int8 activations in element order at the
+/// start of each row): the same grouping of tokens (4 at a time by order, then the leftovers one by one), the same bits.
+private func ggmlMatMulQ8KC(
+  _ isQ4K: Bool, _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
+  _ meta: Q8KMeta, tokens: Int, order: UnsafePointer<KQuantOrder>?, flag: KQuantOrder, _ out: UnsafeMutablePointer<Float>,
+  ldOut: Int
+) {
+  let nb = meta.blockCount
+  let xBytes = UnsafeRawPointer(x).assumingMemoryBound(to: Int8.self)
+  // ldx floats per token row = 4 ldx bytes; the quants are the row's first ldx bytes.
+  withUnsafeTemporaryAllocation(of: UnsafePointer<Int8>?.self, capacity: 4) { xs in
+    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 4) { ms in
+      withUnsafeTemporaryAllocation(of: Float.self, capacity: 4) { v in
+        // safe: capacity 4 each, never empty
+        let xp = xs.baseAddress!, mp = ms.baseAddress!, vp = v.baseAddress!
+        for r in rows {
+          let row = start + r &* rowBytes
+          for pass in 0..<2 {
+            let special = pass == 0
+            var group = SIMD4<Int>(), filled = 0
+            @inline(__always) func flush(_ count: Int, _ tokens: SIMD4<Int>) {
+              for i in 0..<count {
+                xp[i] = UnsafePointer(xBytes + tokens[i] &* 4 &* ldx)
+                mp[i] = meta.block(token: tokens[i], 0)
+              }
+              if isQ4K {
+                scan_q4k_dot(row, nb, UnsafePointer(xp), UnsafePointer(mp), count, special ? 1 : 0, vp)
+              } else {
+                scan_q6k_dot(row, nb, UnsafePointer(xp), UnsafePointer(mp), count, special ? 1 : 0, vp)
+              }
+              for i in 0..<count { out[tokens[i] &* ldOut &+ r] = vp[i] }
+            }
+            for t in 0..<tokens where (order?[t].contains(flag) ?? false) == special {
+              group[filled] = t
+              filled &+= 1
+              if filled == 4 {
+                flush(4, group)
+                filled = 0
+              }
+            }
+            // Leftovers one by one (as the Swift path: a 1-token call per token).
+            for i in 0..<filled { flush(1, SIMD4<Int>(repeating: group[i])) }
+          }
+        }
       }
     }
   }
