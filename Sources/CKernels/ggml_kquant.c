@@ -34,12 +34,6 @@ static inline int32_t kq_total(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
-// 8 int32 lanes: lane j = sum over elements 4j..4j+3 of u[e] * x[e] (u unsigned bytes, x int8).
-static inline __m256i kq_lanes(__m256i u, const int8_t *x) {
-  __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)x));
-  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
-}
-
 // get_scale_min_k4 for j = 0..7 (12 bytes at s).
 static inline void kq_scales_mins(const uint8_t *s, int32_t sc[8], int32_t mn[8]) {
   for (int j = 0; j < 8; j++) {
@@ -53,95 +47,58 @@ static inline void kq_scales_mins(const uint8_t *s, int32_t sc[8], int32_t mn[8]
   }
 }
 
+// 8 int32 lanes: lane j = sum over elements 4j..4j+3 of u[e] * x[e] (u unsigned bytes, x int8).
+static inline __m256i kq_lanes(__m256i u, const int8_t *x) {
+  __m256i p = _mm256_maddubs_epi16(u, _mm256_loadu_si256((const __m256i *)x));
+  return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+#define KQ_ATTR
+#define KQ_NAME(base) base##_avx2
+#define KQ_LANES kq_lanes
+#include "kquant_body.h"
+#undef KQ_ATTR
+#undef KQ_NAME
+#undef KQ_LANES
+
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
+#define KQ_HAVE_VNNI 1
+// The same with AVX-512 VNNI: `vpdpbusd` gives the same int32 lane sums (no int16 pair saturates here).
+#define KQ_VNNI_TARGET __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512bw,avx512vnni")))
+KQ_VNNI_TARGET static inline __m256i kq_lanes_vnni(__m256i u, const int8_t *x) {
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, _mm256_loadu_si256((const __m256i *)x));
+}
+#define KQ_ATTR KQ_VNNI_TARGET
+#define KQ_NAME(base) base##_vnni
+#define KQ_LANES kq_lanes_vnni
+#include "kquant_body.h"
+#undef KQ_ATTR
+#undef KQ_NAME
+#undef KQ_LANES
+#else
+#define KQ_HAVE_VNNI 0
+#endif
+
 void scan_q4k_dot(const void *row, long nb, const int8_t *const *xs, const float *const *metas, long count, int gemm,
                   float *out) {
-  const uint8_t *w = (const uint8_t *)row;
-  float acc[4] = {0, 0, 0, 0}, accMin[4] = {0, 0, 0, 0};
-  const __m256i low = _mm256_set1_epi8(0x0F);
-  for (long b = 0; b < nb; b++) {
-    const uint8_t *p = w + b * 144;
-    int32_t sc[8], mn[8];
-    kq_scales_mins(p + 4, sc, mn);
-    const float dw = kq_half(p), dmin = kq_half(p + 2);
-    __m256i lo[4], hi[4];
-    for (int c = 0; c < 4; c++) {
-      __m256i q = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * c));
-      lo[c] = _mm256_and_si256(q, low);
-      hi[c] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low);
-    }
-    for (long t = 0; t < count; t++) {
-      const int8_t *x = xs[t] + b * 256;
-      const float *m = metas[t] + b * META;
-      const float dx = m[0];
-      const float dd = dx * dw, dm = dx * dmin;
-      if (gemm) {
-        for (int c = 0; c < 4; c++) {
-          __m256i l = _mm256_add_epi32(_mm256_mullo_epi32(kq_lanes(lo[c], x + 64 * c), _mm256_set1_epi32(sc[2 * c])),
-                                       _mm256_mullo_epi32(kq_lanes(hi[c], x + 64 * c + 32), _mm256_set1_epi32(sc[2 * c + 1])));
-          const float isum = (float)kq_total(l);
-          // exact integer-valued floats (<= 2 x 63 x 4064)
-          const float imin = (float)(mn[2 * c] * (int32_t)m[17 + 2 * c] + mn[2 * c + 1] * (int32_t)m[18 + 2 * c]);
-          acc[t] = fmaf(isum, dd, acc[t]);
-          accMin[t] = fmaf(imin, dm, accMin[t]);
-        }
-      } else {
-        __m256i l = _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) {
-          l = _mm256_add_epi32(l, _mm256_mullo_epi32(kq_lanes(lo[c], x + 64 * c), _mm256_set1_epi32(sc[2 * c])));
-          l = _mm256_add_epi32(l, _mm256_mullo_epi32(kq_lanes(hi[c], x + 64 * c + 32), _mm256_set1_epi32(sc[2 * c + 1])));
-        }
-        const float isum = (float)kq_total(l);
-        int32_t imin = 0;
-        for (int j = 0; j < 8; j++) imin += mn[j] * (int32_t)m[17 + j];
-        acc[t] = fmaf(isum, dd, acc[t]);
-        accMin[t] = fmaf((float)imin, dm, accMin[t]);
-      }
-    }
+#if KQ_HAVE_VNNI
+  if (scan_ck_isa() == 1) {
+    q4k_dot_vnni(row, nb, xs, metas, count, gemm, out);
+    return;
   }
-  for (long t = 0; t < count; t++) out[t] = acc[t] - accMin[t];
+#endif
+  q4k_dot_avx2(row, nb, xs, metas, count, gemm, out);
 }
 
 void scan_q6k_dot(const void *row, long nb, const int8_t *const *xs, const float *const *metas, long count, int tiled,
                   float *out) {
-  const uint8_t *w = (const uint8_t *)row;
-  __m256 acc8[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-  float acc[4] = {0, 0, 0, 0};
-  const __m256i low = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
-  for (long b = 0; b < nb; b++) {
-    const uint8_t *p = w + b * 210;
-    const int8_t *scales = (const int8_t *)(p + 192);
-    const float dw = kq_half(p + 208);
-    __m256i q6[8];
-    for (int c = 0; c < 8; c++) {
-      const int n = c >> 2, i = c & 3;
-      __m256i ql = _mm256_loadu_si256((const __m256i *)(p + n * 64 + (i & 1) * 32));
-      __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 128 + n * 32));
-      __m256i l = (i >> 1) ? _mm256_and_si256(_mm256_srli_epi16(ql, 4), low) : _mm256_and_si256(ql, low);
-      __m256i h = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), three);
-      q6[c] = _mm256_or_si256(l, _mm256_slli_epi16(h, 4));
-    }
-    for (long t = 0; t < count; t++) {
-      const int8_t *x = xs[t] + b * 256;
-      const float *m = metas[t] + b * META;
-      __m256i lanes = _mm256_setzero_si256();
-      for (int c = 0; c < 8; c++) {
-        __m256i s = _mm256_setr_epi32(scales[2 * c], scales[2 * c], scales[2 * c], scales[2 * c], scales[2 * c + 1],
-                                      scales[2 * c + 1], scales[2 * c + 1], scales[2 * c + 1]);
-        lanes = _mm256_add_epi32(lanes, _mm256_mullo_epi32(kq_lanes(q6[c], x + 32 * c), s));
-      }
-      int32_t off[8];
-      for (int L = 0; L < 8; L++)
-        off[L] = 32 * (scales[2 * L] * (int32_t)m[1 + 2 * L] + scales[2 * L + 1] * (int32_t)m[2 + 2 * L]);
-      lanes = _mm256_sub_epi32(lanes, _mm256_loadu_si256((const __m256i *)off));
-      if (tiled) {
-        const float res = dw * (float)kq_total(lanes);
-        acc[t] = fmaf(res, m[0], acc[t]);
-      } else {
-        acc8[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(lanes), _mm256_set1_ps(m[0] * dw), acc8[t]);
-      }
-    }
+#if KQ_HAVE_VNNI
+  if (scan_ck_isa() == 1) {
+    q6k_dot_vnni(row, nb, xs, metas, count, tiled, out);
+    return;
   }
-  for (long t = 0; t < count; t++) out[t] = tiled ? acc[t] : kq_hsum8(acc8[t]);
+#endif
+  q6k_dot_avx2(row, nb, xs, metas, count, tiled, out);
 }
 
 #else

@@ -210,8 +210,17 @@ import Testing
   /// The C K-quant kernels (`scan_q4k_dot` / `scan_q6k_dot`, int8 activations) and the Swift ones give the same bits
   /// for every order (gemm/gemv, tiled/vec_dot) and token grouping: random weight bytes with sane fp16 scales, 1 to 13
   /// tokens with random per-token orders, rows split in two calls. Skipped where the build has no C kernels.
-  @Test(.enabled(if: Q8Kernels.active == .c), arguments: [GGMLType.q4_K, .q6_K])
+  @Test(.enabled(if: Q8Kernels.active == .c), .serialized, arguments: [GGMLType.q4_K, .q6_K])
   func cAndSwiftKQuantKernelsGiveTheSameBits(type: GGMLType) throws {
+    // Both instruction sets of the C kernels where the CPU has them (AVX2 always; AVX-512 VNNI on e.g. Zen 4).
+    let chosen: Int32 = Q8Kernels.cInstructionSet == "avx2" ? 0 : 1
+    defer { Q8Kernels.setCInstructionSet(chosen) }
+    for isa: Int32 in [0, 1] where Q8Kernels.setCInstructionSet(isa) {
+      try kQuantKernelsAgree(type: type, label: Q8Kernels.cInstructionSet)
+    }
+  }
+
+  func kQuantKernelsAgree(type: GGMLType, label: String) throws {
     var rng = Q8KernelAgreementTests.Rng(s: 77 &+ UInt64(type.rawValue))
     let nb = 3, n = nb * 256, rows = 6
     let blockBytes = type == .q4_K ? 144 : 210
@@ -259,7 +268,7 @@ import Testing
         outputs.append(out)
       }
       for i in 0..<(tokens * rows) {
-        #expect(outputs[0][i].bitPattern == outputs[1][i].bitPattern, "\(type.name) tokens \(tokens) output \(i): swift \(outputs[0][i]) c \(outputs[1][i])")
+        #expect(outputs[0][i].bitPattern == outputs[1][i].bitPattern, "\(type.name) \(label) tokens \(tokens) output \(i): swift \(outputs[0][i]) c \(outputs[1][i])")
       }
       #expect(outputs[1].allSatisfy { $0.isFinite } && outputs[1].contains { $0 != 0 })
     }
