@@ -14,18 +14,7 @@
 
 #define META 25
 
-static inline float kq_half(const uint8_t *p) {
-  uint16_t h;
-  memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-// ggml's hsum_float_8 order (as GGMLDots.swift's ggmlHorizontalSum).
-static inline float kq_hsum8(__m256 v) {
-  __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-  __m128 t = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  return _mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_shuffle_ps(t, t, 1));
-}
+#include "ck_common.h"
 
 static inline int32_t kq_total(__m256i v) {
   __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));

@@ -16,18 +16,7 @@
 
 int scan_ck_available(void) { return 1; }
 
-static inline float half_at(const uint8_t *p) {
-  uint16_t h;
-  memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
-// ggml's hsum_float_8: (high + low), then (0 + 2, 1 + 3), then their sum.
-static inline float hsum8(__m256 v) {
-  __m128 r = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
-  __m128 t = _mm_add_ps(r, _mm_movehl_ps(r, r));
-  return _mm_cvtss_f32(t) + _mm_cvtss_f32(_mm_shuffle_ps(t, t, 1));
-}
+#include "ck_common.h"
 
 // 16 packed nibbles -> 32 bytes: byte i < 16 = low nibble of q[i], byte i >= 16 = high nibble of q[i - 16].
 static inline __m256i nibbles32(const uint8_t *q) {

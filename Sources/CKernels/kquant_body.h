@@ -10,7 +10,7 @@ KQ_ATTR static void KQ_NAME(q4k_dot)(const void *row, long nb, const int8_t *con
     const uint8_t *p = w + b * 144;
     int32_t sc[8], mn[8];
     kq_scales_mins(p + 4, sc, mn);
-    const float dw = kq_half(p), dmin = kq_half(p + 2);
+    const float dw = half_at(p), dmin = half_at(p + 2);
     __m256i lo[4], hi[4];
     for (int c = 0; c < 4; c++) {
       __m256i q = _mm256_loadu_si256((const __m256i *)(p + 16 + 32 * c));
@@ -58,7 +58,7 @@ KQ_ATTR static void KQ_NAME(q6k_dot)(const void *row, long nb, const int8_t *con
   for (long b = 0; b < nb; b++) {
     const uint8_t *p = w + b * 210;
     const int8_t *scales = (const int8_t *)(p + 192);
-    const float dw = kq_half(p + 208);
+    const float dw = half_at(p + 208);
     __m256i q6[8];
     for (int c = 0; c < 8; c++) {
       const int n = c >> 2, i = c & 3;
@@ -89,6 +89,6 @@ KQ_ATTR static void KQ_NAME(q6k_dot)(const void *row, long nb, const int8_t *con
       }
     }
   }
-  for (long t = 0; t < count; t++) out[t] = tiled ? acc[t] : kq_hsum8(acc8[t]);
+  for (long t = 0; t < count; t++) out[t] = tiled ? acc[t] : hsum8(acc8[t]);
 }
 
