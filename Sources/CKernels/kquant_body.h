@@ -28,7 +28,9 @@ KQ_ATTR static void KQ_NAME(q4k_dot)(const void *row, long nb, const int8_t *con
                                        _mm256_mullo_epi32(KQ_LANES(hi[c], x + 64 * c + 32), _mm256_set1_epi32(sc[2 * c + 1])));
           const float isum = (float)kq_total(l);
           // exact integer-valued floats (<= 2 x 63 x 4064)
-          const float imin = (float)(mn[2 * c] * (int32_t)m[17 + 2 * c] + mn[2 * c + 1] * (int32_t)m[18 + 2 * c]);
+          // In float, as the Swift kernel: exact for the quantizer's integer sums, and no float-to-int conversion
+          // of metadata (a NaN from hostile weights stays a NaN instead of becoming an undefined integer).
+          const float imin = (float)mn[2 * c] * m[17 + 2 * c] + (float)mn[2 * c + 1] * m[18 + 2 * c];
           acc[t] = fmaf(isum, dd, acc[t]);
           accMin[t] = fmaf(imin, dm, accMin[t]);
         }
@@ -39,10 +41,11 @@ KQ_ATTR static void KQ_NAME(q4k_dot)(const void *row, long nb, const int8_t *con
           l = _mm256_add_epi32(l, _mm256_mullo_epi32(KQ_LANES(hi[c], x + 64 * c + 32), _mm256_set1_epi32(sc[2 * c + 1])));
         }
         const float isum = (float)kq_total(l);
-        int32_t imin = 0;
-        for (int j = 0; j < 8; j++) imin += mn[j] * (int32_t)m[17 + j];
+        // Float products and sum as the Swift kernel (exact for finite sums < 2^24; non-finite stays non-finite).
+        float imin = 0;
+        for (int j = 0; j < 8; j++) imin += (float)mn[j] * m[17 + j];
         acc[t] = fmaf(isum, dd, acc[t]);
-        accMin[t] = fmaf((float)imin, dm, accMin[t]);
+        accMin[t] = fmaf(imin, dm, accMin[t]);
       }
     }
   }
@@ -68,6 +71,9 @@ KQ_ATTR static void KQ_NAME(q6k_dot)(const void *row, long nb, const int8_t *con
       __m256i h = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * i), three);
       q6[c] = _mm256_or_si256(l, _mm256_slli_epi16(h, 4));
     }
+    // The 16 scales as floats, even and odd ones (the offset's pairs), once per super-block.
+    const __m256 pe = _mm256_setr_ps(scales[0], scales[2], scales[4], scales[6], scales[8], scales[10], scales[12], scales[14]);
+    const __m256 po = _mm256_setr_ps(scales[1], scales[3], scales[5], scales[7], scales[9], scales[11], scales[13], scales[15]);
     for (long t = 0; t < count; t++) {
       const int8_t *x = xs[t] + b * 256;
       const float *m = metas[t] + b * META;
@@ -77,10 +83,13 @@ KQ_ATTR static void KQ_NAME(q6k_dot)(const void *row, long nb, const int8_t *con
                                       scales[2 * c + 1], scales[2 * c + 1], scales[2 * c + 1]);
         lanes = _mm256_add_epi32(lanes, _mm256_mullo_epi32(KQ_LANES(q6[c], x + 32 * c), s));
       }
-      int32_t off[8];
-      for (int L = 0; L < 8; L++)
-        off[L] = 32 * (scales[2 * L] * (int32_t)m[1 + 2 * L] + scales[2 * L + 1] * (int32_t)m[2 + 2 * L]);
-      lanes = _mm256_sub_epi32(lanes, _mm256_loadu_si256((const __m256i *)off));
+      // Offset lanes 32 (sc[2L] bs16[2L] + sc[2L+1] bs16[2L+1]) in float as the Swift kernel (exact for the
+      // quantizer's sums), converted with cvttps: defined for any float (non-finite gives 0x80000000, no UB).
+      __m256 be = _mm256_setr_ps(m[1], m[3], m[5], m[7], m[9], m[11], m[13], m[15]);
+      __m256 bo = _mm256_setr_ps(m[2], m[4], m[6], m[8], m[10], m[12], m[14], m[16]);
+      __m256i off = _mm256_slli_epi32(
+          _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(pe, be), _mm256_mul_ps(po, bo))), 5);
+      lanes = _mm256_sub_epi32(lanes, off);
       if (tiled) {
         const float res = dw * (float)kq_total(lanes);
         acc[t] = fmaf(res, m[0], acc[t]);
