@@ -59,7 +59,8 @@ import Testing
     let ldm = Q8KMeta.floats(tokens: 1, blockCount: n / 256)
     // The stored quant in the active kernels' layout (Swift: quad-transposed floats; C: int8 in element order).
     func at(_ r: Int, _ b: Int, _ j: Int) -> Float {
-      q.withUnsafeBufferPointer { storedQ8KQuant($0.baseAddress! + r * n, block: b, element: j) }
+      // Q8_K super-block b is 32-element blocks 8b..8b+7 of the same layouts as the Q8 blocks.
+      q.withUnsafeBufferPointer { storedQ8Quant($0.baseAddress! + r * n, block: b * 8 + j / 32, element: j % 32) }
     }
     for r in 0..<refs.rows.count {
       let blocks = try #require(refs.activations["q8_K"]?[r])
@@ -212,12 +213,7 @@ import Testing
   /// tokens with random per-token orders, rows split in two calls. Skipped where the build has no C kernels.
   @Test(.enabled(if: Q8Kernels.active == .c), .serialized, arguments: [GGMLType.q4_K, .q6_K])
   func cAndSwiftKQuantKernelsGiveTheSameBits(type: GGMLType) throws {
-    // Both instruction sets of the C kernels where the CPU has them (AVX2 always; AVX-512 VNNI on e.g. Zen 4).
-    let chosen: Int32 = Q8Kernels.cInstructionSet == "avx2" ? 0 : 1
-    defer { Q8Kernels.setCInstructionSet(chosen) }
-    for isa: Int32 in [0, 1] where Q8Kernels.setCInstructionSet(isa) {
-      try kQuantKernelsAgree(type: type, label: Q8Kernels.cInstructionSet)
-    }
+    try Q8KernelAgreementTests.onEveryCInstructionSet { try kQuantKernelsAgree(type: type, label: $0) }
   }
 
   func kQuantKernelsAgree(type: GGMLType, label: String) throws {

@@ -43,12 +43,15 @@ import Testing
   /// Skipped (and reported so) where the build has no C kernels or SCAN_Q8_KERNELS=swift: only the Swift path exists.
   @Test(.enabled(if: Q8Kernels.active == .c), .serialized, arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
   func cAndSwiftKernelsGiveTheSameBits(type: GGMLType) throws {
-    // Both instruction sets of the C kernels where the CPU has them (AVX2 always; AVX-512 VNNI on e.g. Zen 4).
+    try Self.onEveryCInstructionSet { try kernelsAgree(type: type, label: $0) }
+  }
+
+  /// Runs `body(name)` with the C kernels on each instruction set this CPU has (AVX2 always; AVX-512 VNNI on e.g.
+  /// Zen 4), then restores the one chosen at load. Callers are `.serialized`: the choice is process-wide.
+  static func onEveryCInstructionSet(_ body: (String) throws -> Void) rethrows {
     let chosen: Int32 = Q8Kernels.cInstructionSet == "avx2" ? 0 : 1
     defer { Q8Kernels.setCInstructionSet(chosen) }
-    for isa: Int32 in [0, 1] where Q8Kernels.setCInstructionSet(isa) {
-      try kernelsAgree(type: type, label: Q8Kernels.cInstructionSet)
-    }
+    for isa: Int32 in [0, 1] where Q8Kernels.setCInstructionSet(isa) { try body(Q8Kernels.cInstructionSet) }
   }
 
   func kernelsAgree(type: GGMLType, label: String) throws {

@@ -82,6 +82,15 @@ enum Q8Kernels: Sendable {
   static func setCInstructionSet(_ instructionSet: Int32) -> Bool { scan_ck_set_isa(instructionSet) != 0 }
 }
 
+/// Stores 8 integer-valued float quants (|q| <= 127) as Int8 at `to` (the C kernels' element-order layout). The low
+/// byte of q + 1.5 * 2^23 is q's two's complement byte: no trapping conversion (a NaN block gives some byte, and its
+/// NaN scale keeps the product NaN).
+@inline(__always)
+func storeInt8Quants(_ v: SIMD8<Float>, _ to: UnsafeMutableRawPointer) {
+  let bits = unsafeBitCast(v + SIMD8<Float>(repeating: 12_582_912), to: SIMD8<UInt32>.self)
+  for l in 0..<8 { to.storeBytes(of: UInt8(truncatingIfNeeded: bits[l]), toByteOffset: l, as: UInt8.self) }
+}
+
 /// The quant of element `i` (0..<32) of block `b` as `quantizeQ8Blocks` stored it in `q` for `kernels`.
 func storedQ8Quant(_ q: UnsafePointer<Float>, block b: Int, element i: Int, kernels: Q8Kernels = .active) -> Float {
   switch kernels {
@@ -116,18 +125,11 @@ func quantizeQ8Blocks(
         store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), o + k &* 8)
       }
     case .c:
-      // Int8 in element order. |q| <= 127 for finite inputs; the low byte of q + 1.5 * 2^23 is q's two's
-      // complement byte (no trapping conversion: a NaN block gives some byte, and its NaN scale keeps the
-      // product NaN).
       let bytes = UnsafeMutableRawPointer(q) + b &* 32
-      @inline(__always) func put(_ v: SIMD8<Float>, _ at: Int) {
-        let bits = unsafeBitCast(v + SIMD8<Float>(repeating: 12_582_912), to: SIMD8<UInt32>.self)
-        for l in 0..<8 { bytes.storeBytes(of: UInt8(truncatingIfNeeded: bits[l]), toByteOffset: at &+ l, as: UInt8.self) }
-      }
-      put(q0, 0)
-      put(q1, 8)
-      put(q2, 16)
-      put(q3, 24)
+      storeInt8Quants(q0, bytes)
+      storeInt8Quants(q1, bytes + 8)
+      storeInt8Quants(q2, bytes + 16)
+      storeInt8Quants(q3, bytes + 24)
     }
     // Integer-valued floats: the sum is exact (|sum| <= 32 * 127).
     let qSum = ((q0 + q1) + (q2 + q3)).sum()

@@ -107,13 +107,12 @@ func quantizeQ8KBlocks(
           store8(SIMD8<Float>(q0[k], q0[k &+ 4], q1[k], q1[k &+ 4], q2[k], q2[k &+ 4], q3[k], q3[k &+ 4]), og + k &* 8)
         }
       case .c:
-        // Int8 in element order from the start of the row (the C kernels', as the Q8 blocks' `.c` layout): the low
-        // byte of q + 1.5 * 2^23 is q's two's complement byte (|q| <= 127; never a trapping conversion).
+        // Int8 in element order from the start of the row, the Q8 blocks' `.c` layout.
         let bytes = UnsafeMutableRawPointer(q) + (b &* 256 &+ g &* 32)
-        for (i, v) in [q0, q1, q2, q3].enumerated() {
-          let bits = unsafeBitCast(v + SIMD8<Float>(repeating: 12_582_912), to: SIMD8<UInt32>.self)
-          for l in 0..<8 { bytes.storeBytes(of: UInt8(truncatingIfNeeded: bits[l]), toByteOffset: i &* 8 &+ l, as: UInt8.self) }
-        }
+        storeInt8Quants(q0, bytes)
+        storeInt8Quants(q1, bytes + 8)
+        storeInt8Quants(q2, bytes + 16)
+        storeInt8Quants(q3, bytes + 24)
       }
       // Integer-valued floats, |sum| <= 32 * 127: exact.
       let lo = (q0 + q1).sum(), hi = (q2 + q3).sum()
@@ -121,14 +120,6 @@ func quantizeQ8KBlocks(
       m[2 &+ 2 &* g] = hi
       m[17 &+ g] = lo + hi
     }
-  }
-}
-
-/// The quant of element `j` (0..<256) of super-block `b` of one Q8_K row as `quantizeQ8KBlocks` stored it for `kernels`.
-func storedQ8KQuant(_ q: UnsafePointer<Float>, block b: Int, element j: Int, kernels: Q8Kernels = .active) -> Float {
-  switch kernels {
-  case .swift: return q[b &* 256 &+ (j / 32) &* 32 &+ q8QuadIndex(j % 32)]
-  case .c: return Float(UnsafeRawPointer(q).load(fromByteOffset: b &* 256 &+ j, as: Int8.self))
   }
 }
 
@@ -485,38 +476,53 @@ func ggmlMatMulQ8K(
   }
   for r in rows {
     let row = start + r &* rowBytes
-    for pass in 0..<2 {
-      let special = pass == 0
-      var group = SIMD4<Int>(), filled = 0
-      for t in 0..<tokens where (order?[t].contains(flag) ?? false) == special {
-        group[filled] = t
-        filled &+= 1
-        if filled == 4 {
-          let xs = (x + group[0] &* ldx, x + group[1] &* ldx, x + group[2] &* ldx, x + group[3] &* ldx)
-          let v = isQ4K
-            ? ggmlDotQ4Kx4(row, xs, meta, tokens: group, gemm: special) : ggmlDotQ6Kx4(row, xs, meta, tokens: group, tiled: special)
-          for i in 0..<4 { out[group[i] &* ldOut &+ r] = v[i] }
-          filled = 0
-        }
+    forEachKQuantGroup(tokens: tokens, order: order, flag: flag) { group, count, special in
+      if count == 4 {
+        let xs = (x + group[0] &* ldx, x + group[1] &* ldx, x + group[2] &* ldx, x + group[3] &* ldx)
+        let v = isQ4K
+          ? ggmlDotQ4Kx4(row, xs, meta, tokens: group, gemm: special) : ggmlDotQ6Kx4(row, xs, meta, tokens: group, tiled: special)
+        for i in 0..<4 { out[group[i] &* ldOut &+ r] = v[i] }
+        return
       }
-      for i in 0..<filled {
-        let t = group[i]
-        let xt = x + t &* ldx
-        let v: Float
-        switch (isQ4K, special) {
-        case (true, true): v = ggmlDotQ4KGemm(row, xt, meta, token: t)
-        case (true, false): v = ggmlDotQ4K(row, xt, meta, token: t)
-        case (false, true): v = ggmlDotQ6KTiled(row, xt, meta, token: t)
-        case (false, false): v = ggmlDotQ6K(row, xt, meta, token: t)
-        }
-        out[t &* ldOut &+ r] = v
+      let t = group[0]
+      let xt = x + t &* ldx
+      let v: Float
+      switch (isQ4K, special) {
+      case (true, true): v = ggmlDotQ4KGemm(row, xt, meta, token: t)
+      case (true, false): v = ggmlDotQ4K(row, xt, meta, token: t)
+      case (false, true): v = ggmlDotQ6KTiled(row, xt, meta, token: t)
+      case (false, false): v = ggmlDotQ6K(row, xt, meta, token: t)
       }
+      out[t &* ldOut &+ r] = v
     }
   }
 }
 
+/// How one row meets the tokens of a K-quant product, for both kernel sets: the tokens of the special order (`flag`)
+/// first, then the others, 4 at a time in token order (`body(group, 4, special)`), the leftovers one by one
+/// (`body(group, 1, special)`, the token in `group[0]`). Every token's result depends only on its order, not on the
+/// group it lands in.
+@inline(__always)
+private func forEachKQuantGroup(
+  tokens: Int, order: UnsafePointer<KQuantOrder>?, flag: KQuantOrder, _ body: (SIMD4<Int>, Int, Bool) -> Void
+) {
+  for pass in 0..<2 {
+    let special = pass == 0
+    var group = SIMD4<Int>(), filled = 0
+    for t in 0..<tokens where (order?[t].contains(flag) ?? false) == special {
+      group[filled] = t
+      filled &+= 1
+      if filled == 4 {
+        body(group, 4, special)
+        filled = 0
+      }
+    }
+    for i in 0..<filled { body(SIMD4<Int>(repeating: group[i]), 1, special) }
+  }
+}
+
 /// `ggmlMatMulQ8K` through the C kernels (`scan_q4k_dot` / `scan_q6k_dot`, int8 activations in element order at the
-/// start of each row): the same grouping of tokens (4 at a time by order, then the leftovers one by one), the same bits.
+/// start of each row): the same grouping of tokens (`forEachKQuantGroup`), the same bits.
 private func ggmlMatMulQ8KC(
   _ isQ4K: Bool, _ start: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, _ x: UnsafePointer<Float>, ldx: Int,
   _ meta: Q8KMeta, tokens: Int, order: UnsafePointer<KQuantOrder>?, flag: KQuantOrder, _ out: UnsafeMutablePointer<Float>,
@@ -532,31 +538,17 @@ private func ggmlMatMulQ8KC(
         let xp = xs.baseAddress!, mp = ms.baseAddress!, vp = v.baseAddress!
         for r in rows {
           let row = start + r &* rowBytes
-          for pass in 0..<2 {
-            let special = pass == 0
-            var group = SIMD4<Int>(), filled = 0
-            @inline(__always) func flush(_ count: Int, _ tokens: SIMD4<Int>) {
-              for i in 0..<count {
-                xp[i] = UnsafePointer(xBytes + tokens[i] &* 4 &* ldx)
-                mp[i] = meta.block(token: tokens[i], 0)
-              }
-              if isQ4K {
-                scan_q4k_dot(row, nb, UnsafePointer(xp), UnsafePointer(mp), count, special ? 1 : 0, vp)
-              } else {
-                scan_q6k_dot(row, nb, UnsafePointer(xp), UnsafePointer(mp), count, special ? 1 : 0, vp)
-              }
-              for i in 0..<count { out[tokens[i] &* ldOut &+ r] = vp[i] }
+          forEachKQuantGroup(tokens: tokens, order: order, flag: flag) { group, count, special in
+            for i in 0..<count {
+              xp[i] = UnsafePointer(xBytes + group[i] &* 4 &* ldx)
+              mp[i] = meta.block(token: group[i], 0)
             }
-            for t in 0..<tokens where (order?[t].contains(flag) ?? false) == special {
-              group[filled] = t
-              filled &+= 1
-              if filled == 4 {
-                flush(4, group)
-                filled = 0
-              }
+            if isQ4K {
+              scan_q4k_dot(row, nb, UnsafePointer(xp), UnsafePointer(mp), count, special ? 1 : 0, vp)
+            } else {
+              scan_q6k_dot(row, nb, UnsafePointer(xp), UnsafePointer(mp), count, special ? 1 : 0, vp)
             }
-            // Leftovers one by one (as the Swift path: a 1-token call per token).
-            for i in 0..<filled { flush(1, SIMD4<Int>(repeating: group[i])) }
+            for i in 0..<count { out[group[i] &* ldOut &+ r] = vp[i] }
           }
         }
       }
