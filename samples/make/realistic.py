@@ -554,7 +554,7 @@ def cmd_train(args):
                   flush=True)
     train_s = time.time() - t0
     model.eval()
-    folder = os.path.join(COMMITTED, spec.name)
+    folder = args.out or os.path.join(COMMITTED, spec.name)
     os.makedirs(folder, exist_ok=True)
     from safetensors.numpy import save_file
     save_file({k: v.detach().numpy().astype(np.float16) for k, v in sorted(params.items())},
@@ -636,7 +636,7 @@ def cmd_eval(args):
     spec = SPECS[args.name]
     tok = load_tokenizer()
     model = load_base()
-    load_adapter(model, os.path.join(COMMITTED, spec.name))
+    load_adapter(model, args.folder or os.path.join(COMMITTED, spec.name))
     print(json.dumps(evaluate(model, tok, spec, args.eval_n), indent=1))
 
 
@@ -664,9 +664,12 @@ def main():
     t.add_argument("--eval-n", type=int, default=60)
     t.add_argument("--threads", type=int, default=THREADS)
     t.add_argument("--max-minutes", type=float, default=0, help="stop early (the manifest records the steps done)")
+    t.add_argument("--out", help="write the adapter folder here instead of samples/realistic/<name>/ (experiments; "
+                                 "merge_lora.py accepts a folder path)")
     e = sub.add_parser("eval")
     e.add_argument("name", choices=sorted(SPECS))
     e.add_argument("--eval-n", type=int, default=60)
+    e.add_argument("--folder", help="an adapter folder other than samples/realistic/<name>/")
     p = sub.add_parser("prompts")
     p.add_argument("name")
     p.add_argument("prompts", nargs="+")
