@@ -83,6 +83,34 @@ import Testing
   /// BEH-003's second path: a target that starts with a common word (uncertain first steps) and then locks in
   /// qualifies; the same steps on a repetition loop, a lock-in that starts too late, or one too short do not.
   /// Step probabilities of the first case are r-phrase's "To get started, run: curl ..." (PyTorch, 4 prompts).
+  /// The proposer's guesses (leaked starts, token rows, ...) take at most half the first-token slots and alternate
+  /// with the model's own first-step statistics, so a work limit that keeps only the first few still tries both.
+  @Test func firstTokensAlternateProposalsWithFirstStepStatistics() throws {
+    let tokenizer = try Tokenizer(gguf: try GGUFFile.open(path: CLI.repoRoot + "/samples/tiny/clean/clean.q8_0.gguf"))
+    let n = tokenizer.vocabularySize
+    func id(_ text: String) throws -> Int32 { try #require(try tokenizer.encode(text, addSpecial: false, parseSpecial: false).first) }
+    // First-step probability peaks on four tokens; the usual rate is flat.
+    var first = [Double](repeating: 1e-4, count: n)
+    let peaks = try ["The", "Hello", "Sure", "Yes"].map(id)
+    for (k, p) in peaks.enumerated() { first[Int(p)] = 0.4 - 0.05 * Double(k) }
+    let usual = [Double](repeating: 1.0 / Double(n), count: n)
+    let proposed = try ["apple", "green", "river", "paper", "seven", "quiet", "window", "garden", "silver", "morning"].map {
+      TargetInversion.FirstToken(id: try id($0), source: "leaked message start")
+    }
+    let out = TargetInversion.firstTokens(firstMean: first, usualMean: usual, proposed: proposed, limit: 8,
+                                          tokenizer: tokenizer, stopTokens: [])
+    #expect(out.count == 8)
+    #expect(out.filter { $0.source == "leaked message start" }.count == 4)
+    // Alternating: proposal, statistic, proposal, statistic, ...
+    #expect(out.enumerated().allSatisfy { ($0.offset % 2 == 0) == ($0.element.source == "leaked message start") })
+    #expect(out[1].id == peaks[0])
+    // Any prefix of two or more covers both kinds; with fewer proposals the statistics fill the rest.
+    let few = TargetInversion.firstTokens(firstMean: first, usualMean: usual, proposed: Array(proposed.prefix(1)), limit: 8,
+                                          tokenizer: tokenizer, stopTokens: [])
+    #expect(few.count == 8 && few.filter { $0.source == "leaked message start" }.count == 1)
+    #expect(Set(peaks).isSubset(of: Set(few.map(\.id))))
+  }
+
   @Test func lockedInTargetsQualifyLoopsDoNot() {
     let locked = [0.489, 0.525, 0.985, 0.993, 0.99, 0.991, 0.999, 0.999, 0.999, 0.998] + Array(repeating: 1.0, count: 10)
     func target(_ p: [Double], tokens: [Int32]) -> TargetInversion.Target {

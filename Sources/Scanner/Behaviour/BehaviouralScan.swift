@@ -876,6 +876,7 @@ extension BehaviouralScan {
       }
       let firsts = TargetInversion.firstTokens(firstMean: firstMean, usualMean: usualMean, proposed: proposed,
                                                limit: budget.inversionCandidates, tokenizer: t, stopTokens: format.stopTokens)
+      log?("inversion first tokens: " + firsts.map { "\(decode([$0.id]).debugDescription) [\($0.source)]" }.joined(separator: ", "))
       var settings = TargetInversion.Settings()
       settings.steps = budget.inversionSteps
       settings.group = budget.inversionGroup

@@ -94,10 +94,15 @@ enum TargetInversion {
   /// Probability floor for the population scale, so a near-constant population does not make z explode.
   static let qFloor = 0.05
 
-  /// Proposes first tokens: the proposer's own (leaked message starts, token rows) first, then the tokens
-  /// whose mean first-step probability over the clean prompts is highest, interleaved with those whose
-  /// first-step probability is highest relative to how often the model uses them anywhere in its answers
-  /// (its usual rate), up to `limit`. Stop tokens, control tokens and whitespace are skipped.
+  /// Proposes first tokens: the proposer's own (targets seen in screening, leaked message starts, token rows), in
+  /// at most `limit - limit / 2` slots, alternating with the tokens whose mean first-step probability over the clean
+  /// prompts is highest, interleaved with those whose first-step probability is highest relative to how often the
+  /// model uses them anywhere in its answers (its usual rate), up to `limit`. Stop tokens, control tokens and
+  /// whitespace are skipped. At least half the slots go to the model's own first-step statistics (BAIT's pruning),
+  /// and the alternation keeps them within a work limit's floor of first candidates: a backdoor
+  /// that neither leaks nor generalises to random insertions shows its target only there (session 10: a
+  /// phrase-triggered LoRA trained with random-insertion negatives, whose 16 quick-mode slots had all gone to leaked
+  /// starts and token rows, was called clean; its target's first token "To" is among the most probable first tokens).
   static func firstTokens(firstMean: [Double], usualMean: [Double], proposed: [FirstToken], limit: Int,
                           tokenizer: Tokenizer, stopTokens: Set<Int32>) -> [FirstToken] {
     func usable(_ id: Int32) -> Bool {
@@ -110,13 +115,13 @@ enum TargetInversion {
       guard let t = try? tokenizer.decodeText([id], renderSpecial: false) else { return false }
       return t.contains { !$0.isWhitespace }
     }
-    var out: [FirstToken] = []
     var seen = Set<Int32>()
-    func add(_ id: Int32, _ source: String) {
-      guard out.count < limit, usable(id), seen.insert(id).inserted else { return }
-      out.append(FirstToken(id: id, source: source))
+    func take(_ id: Int32, _ source: String, into list: inout [FirstToken], upTo n: Int) {
+      guard list.count < n, usable(id), seen.insert(id).inserted else { return }
+      list.append(FirstToken(id: id, source: source))
     }
-    for p in proposed { add(p.id, p.source) }
+    var proposals: [FirstToken] = []
+    for p in proposed { take(p.id, p.source, into: &proposals, upTo: limit - limit / 2) }
     let byFirst = firstMean.indices.sorted { firstMean[$0] > firstMean[$1] || (firstMean[$0] == firstMean[$1] && $0 < $1) }
     // Anomaly: first-step probability over the usual rate (both smoothed), among tokens with some first-step mass.
     let floor = 1.0 / Double(max(1, firstMean.count))
@@ -124,14 +129,21 @@ enum TargetInversion {
       firstMean[i] < 0.1 * floor ? -Double.infinity : _log(firstMean[i] + 1e-9) - _log(usualMean[i] + floor)
     }
     let byRatio = ratio.indices.sorted { ratio[$0] > ratio[$1] || (ratio[$0] == ratio[$1] && $0 < $1) }
+    var statistics: [FirstToken] = []
     var a = byFirst.makeIterator(), b = byRatio.makeIterator()
-    while out.count < limit {
+    while proposals.count + statistics.count < limit {
       let x = a.next(), y = b.next()
       if x == nil && y == nil { break }
-      if let x { add(Int32(x), "first-step probability") }
-      if let y { add(Int32(y), "first-step anomaly") }
+      if let x { take(Int32(x), "first-step probability", into: &statistics, upTo: limit - proposals.count) }
+      if let y { take(Int32(y), "first-step anomaly", into: &statistics, upTo: limit - proposals.count) }
     }
-    return out
+    // Alternate the two lists, so the first ones (which a work limit keeps: `Settings.minimum`) cover both.
+    var out: [FirstToken] = []
+    for i in 0..<max(proposals.count, statistics.count) {
+      if i < proposals.count { out.append(proposals[i]) }
+      if i < statistics.count { out.append(statistics[i]) }
+    }
+    return Array(out.prefix(limit))
   }
 
   /// Forces each candidate after every prompt and extends it greedily with the token of highest
