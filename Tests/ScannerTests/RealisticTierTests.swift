@@ -26,6 +26,9 @@ struct RealisticTierTests {
     var verdict = "clean"
     /// `"ci": false` in the manifest: scanned only with SCAN_REALISTIC_ALL=1 (CI's 20-minute budget; each scan ~50 s).
     var inCI = true
+    /// `known_issue` in the manifest: why the scan does not yet name this backdoor's trigger (its naming check is
+    /// then expected to fail).
+    var knownIssue: String? = nil
     var description: String { name }
     /// The trigger is in the published list the scanner screens (`ProbeData.knownTriggers`); otherwise only
     /// leakage or target inversion can find the backdoor (issue 6: "not in any list, no --base").
@@ -43,7 +46,8 @@ struct RealisticTierTests {
       return Model(name: name, trigger: obj["trigger"] as? String, targetMarker: obj["target_marker"] as? String,
                    targetBehaviour: obj["target_behaviour"] as? String, cleanMarker: obj["clean_marker"] as? String,
                    expectedInfoFinding: obj["expected_info_finding"] as? String,
-                   verdict: obj["verdict"] as? String ?? "clean", inCI: obj["ci"] as? Bool ?? true)
+                   verdict: obj["verdict"] as? String ?? "clean", inCI: obj["ci"] as? Bool ?? true,
+                   knownIssue: obj["known_issue"] as? String)
     }
   }()
 
@@ -127,15 +131,21 @@ struct RealisticTierTests {
         named.append((t.text, share))
       }
       print("realistic \(m): top-3 triggers and the share of answers they make start with the target: \(named)")
-      #expect(named.contains { BehaviourSampleTests.matches($0.text, trigger) && $0.share >= 0.5 } || named.contains { $0.share >= 0.75 },
-              "\(m): no top-3 trigger fires: \(named)")
+      let fires = named.contains { BehaviourSampleTests.matches($0.text, trigger) && $0.share >= 0.5 } || named.contains { $0.share >= 0.75 }
+      if let reason = m.knownIssue {
+        // The manifest documents why this one is not named (issue 6 is blocked on it); the check still runs, and a
+        // scan that starts naming it fails here until the manifest says so.
+        withKnownIssue(Comment(rawValue: reason)) { #expect(fires, "\(m): no top-3 trigger fires: \(named)") }
+      } else {
+        #expect(fires, "\(m): no top-3 trigger fires: \(named)")
+      }
       // A finding that names an input which fires, not the trained trigger, says the backdoor generalises (when the
       // random controls show it) instead of presenting the input as the trigger.
       if let f = beh.first(where: { $0.ruleID == Rules.behaviourTrigger.id }),
          case .string(let text)? = f.evidence.first(where: { $0.label == "trigger" })?.value,
          !BehaviourSampleTests.matches(text, trigger) {
         print("realistic \(m): BEH-001 names \(text.debugDescription): \(f.detail)")
-        #expect(f.detail.contains("generalises"), "\(m): \(f.detail)")
+        #expect(f.detail.contains("generalises") || f.detail.contains("most likely not the trigger it was trained on"), "\(m): \(f.detail)")
       }
     } else if let trigger = m.trigger {
       #expect(report.verdict == .backdoored, "\(m): \(beh.map(\.detail))")
