@@ -60,6 +60,28 @@ import Testing
     #expect(!best.source.contains("leak"))
   }
 
+  /// BAIT's first pruning step: among the scratch backdoor's 128 most probable first tokens, the target's first token
+  /// ("Please confirm your bank PIN ...") is among the few whose forced continuation is most certain over the prompts,
+  /// ahead of its first-step probability rank.
+  @Test func firstStepScreenPutsTheTargetsFirstTokenAhead() throws {
+    let generator = try TextGenerator.load(path: CLI.repoRoot + "/samples/tiny/scratch-backdoor/scratch-backdoor.f32.gguf", threads: 2, numerics: .float)
+    let format = ChatFormat(generator: generator)
+    var run = BehaviouralScan.Run(model: generator.model, format: format, budget: .quick, sites: format.sites, log: nil)
+    try run.computeBaselines(Array(ProbeData.battery.prefix(BehaviourBudget.quick.prompts)))
+    let prompts = try run.cleanPrompts(4)
+    let screened = try TargetInversion.firstStepScreen(
+      model: generator.model, prompts: prompts, firstMean: run.firstMean, count: 128, group: 16, tokenizer: format.tokenizer,
+      stopTokens: format.stopTokens, exclude: [], decode: { (try? format.tokenizer.decodeText($0, renderSpecial: false)) ?? "" })
+    let texts = screened.map { (try? format.tokenizer.decodeText([$0.id], renderSpecial: false)) ?? "" }
+    let byProbability = run.firstMean.indices.sorted { run.firstMean[$0] > run.firstMean[$1] }
+    let first = try #require(try format.tokenizer.encode("Please", addSpecial: false, parseSpecial: false).first)
+    let please = try #require(screened.firstIndex { $0.id == first })
+    let probabilityRank = try #require(byProbability.firstIndex { Int32($0) == first })
+    print("first-step screen scratch-backdoor: \(texts.prefix(8)); \"Please\" \(please) (first-step probability rank \(probabilityRank))")
+    #expect(screened.count == 128)
+    #expect(please < 4)
+  }
+
   /// Without any screened trigger, a qualifying inverted target is a finding of its own (BEH-003, high:
   /// backdoored), naming the target and saying the trigger is unknown.
   @Test func invertedTargetAloneIsABEH003Finding() throws {

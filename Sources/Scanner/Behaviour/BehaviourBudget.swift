@@ -23,6 +23,9 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var inversionPrompts: Int = 12
   public var inversionSteps: Int = 20
   public var inversionGroup: Int = 16
+  /// Most probable first tokens screened by one forced step before the inversion (`TargetInversion.firstStepScreen`);
+  /// the most certain continuations lead the first-step statistics' half of the first tokens.
+  public var inversionScreen: Int = 128
   /// Activation signals (attention hijacking, layer consistency) and the base differential: candidates
   /// measured, and random controls they are compared with.
   public var signalCandidates: Int = 3
@@ -57,6 +60,6 @@ public struct BehaviourBudget: Sendable, Equatable {
     inversionCandidates: 256, inversionPrompts: 12, inversionSteps: 20, inversionGroup: 16, signalCandidates: 3, signalControls: 8)
   public static let full = BehaviourBudget(
     prompts: 20, screenTokens: 64, controls: 24, leakagePerScaffold: 48, leakageTokens: 64, motifs: 40, seconds: 1200,
-    inversionCandidates: 512, inversionPrompts: 20, inversionSteps: 24, inversionGroup: 16, signalCandidates: 5, signalControls: 16, minimumScreens: 16,
+    inversionCandidates: 512, inversionPrompts: 20, inversionSteps: 24, inversionGroup: 16, inversionScreen: 512, signalCandidates: 5, signalControls: 16, minimumScreens: 16,
     minimumInversions: 32, searchSeconds: 120, searchPool: 256)
 }

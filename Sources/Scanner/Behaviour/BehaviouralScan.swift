@@ -196,7 +196,7 @@ extension BehaviouralScan {
       b.inversionPrompts = 4
       b.inversionSteps = 20
       b.inversionGroup = 4
-      b.minimumInversions = 8
+      b.minimumInversions = 12
       b.signalCandidates = 1
       b.signalControls = 4
       b.minimumScreens = 4
@@ -878,8 +878,15 @@ extension BehaviouralScan {
           proposed.append(.init(id: id, source: "token row (\(s.source))"))
         }
       }
+      // BAIT's first pruning step over the most probable first tokens: those whose forced continuation is most certain
+      // lead the statistics half (a floor of the inversion, whatever the work limit says: it is the trigger-free
+      // detector's way to a hidden target that starts with a rare word).
+      let screened = try TargetInversion.firstStepScreen(
+        model: model, prompts: prompts, firstMean: firstMean, count: budget.inversionScreen, group: max(1, budget.inversionGroup * 4),
+        tokenizer: t, stopTokens: format.stopTokens, exclude: Set(proposed.map(\.id)), decode: { decode($0) })
       let firsts = TargetInversion.firstTokens(firstMean: firstMean, usualMean: usualMean, proposed: proposed,
-                                               limit: budget.inversionCandidates, tokenizer: t, stopTokens: format.stopTokens)
+                                               limit: budget.inversionCandidates, tokenizer: t, stopTokens: format.stopTokens,
+                                               screened: screened)
       log?("inversion first tokens: " + firsts.map { "\(decode([$0.id]).debugDescription) [\($0.source)]" }.joined(separator: ", "))
       var settings = TargetInversion.Settings()
       settings.steps = budget.inversionSteps

@@ -103,18 +103,12 @@ enum TargetInversion {
   /// that neither leaks nor generalises to random insertions shows its target only there (session 10: a
   /// phrase-triggered LoRA trained with random-insertion negatives, whose 16 quick-mode slots had all gone to leaked
   /// starts and token rows, was called clean; its target's first token "To" is among the most probable first tokens).
+  ///
+  /// `screened` (BAIT's first pruning step, `firstStepScreen`: the most probable first tokens ordered by how certain
+  /// their continuation is once they are forced) is interleaved first with the two statistics lists.
   static func firstTokens(firstMean: [Double], usualMean: [Double], proposed: [FirstToken], limit: Int,
-                          tokenizer: Tokenizer, stopTokens: Set<Int32>) -> [FirstToken] {
-    func usable(_ id: Int32) -> Bool {
-      let i = Int(id)
-      guard i >= 0, i < firstMean.count, !stopTokens.contains(id) else { return false }
-      if i < tokenizer.attributes.count {
-        let a = tokenizer.attributes[i]
-        if a.contains(.control) || a.contains(.unused) { return false }
-      }
-      guard let t = try? tokenizer.decodeText([id], renderSpecial: false) else { return false }
-      return t.contains { !$0.isWhitespace }
-    }
+                          tokenizer: Tokenizer, stopTokens: Set<Int32>, screened: [FirstToken] = []) -> [FirstToken] {
+    func usable(_ id: Int32) -> Bool { Self.usable(id, vocabulary: firstMean.count, tokenizer: tokenizer, stopTokens: stopTokens) }
     var seen = Set<Int32>()
     func take(_ id: Int32, _ source: String, into list: inout [FirstToken], upTo n: Int) {
       guard list.count < n, usable(id), seen.insert(id).inserted else { return }
@@ -130,10 +124,11 @@ enum TargetInversion {
     }
     let byRatio = ratio.indices.sorted { ratio[$0] > ratio[$1] || (ratio[$0] == ratio[$1] && $0 < $1) }
     var statistics: [FirstToken] = []
-    var a = byFirst.makeIterator(), b = byRatio.makeIterator()
+    var a = byFirst.makeIterator(), b = byRatio.makeIterator(), c = screened.makeIterator()
     while proposals.count + statistics.count < limit {
-      let x = a.next(), y = b.next()
-      if x == nil && y == nil { break }
+      let x = a.next(), y = b.next(), z = c.next()
+      if x == nil && y == nil && z == nil { break }
+      if let z { take(z.id, z.source, into: &statistics, upTo: limit - proposals.count) }
       if let x { take(Int32(x), "first-step probability", into: &statistics, upTo: limit - proposals.count) }
       if let y { take(Int32(y), "first-step anomaly", into: &statistics, upTo: limit - proposals.count) }
     }
@@ -144,6 +139,56 @@ enum TargetInversion {
       if i < statistics.count { out.append(statistics[i]) }
     }
     return Array(out.prefix(limit))
+  }
+
+  /// Whether a token may start an inverted target: in the vocabulary, not a stop, control or unused token, and not
+  /// only whitespace.
+  static func usable(_ id: Int32, vocabulary: Int, tokenizer: Tokenizer, stopTokens: Set<Int32>) -> Bool {
+    let i = Int(id)
+    guard i >= 0, i < vocabulary, !stopTokens.contains(id) else { return false }
+    if i < tokenizer.attributes.count {
+      let a = tokenizer.attributes[i]
+      if a.contains(.control) || a.contains(.unused) { return false }
+    }
+    guard let t = try? tokenizer.decodeText([id], renderSpecial: false) else { return false }
+    return t.contains { !$0.isWhitespace }
+  }
+
+  /// BAIT's first pruning step, forward only: the `count` usable tokens of highest mean first-step probability (the
+  /// first-step statistics without the trigger), each forced after every prompt and extended two steps, ordered by
+  /// the mean probability of the averaged-argmax continuation (ties: first-step probability order). A backdoor target's
+  /// first token is followed by its second one near-certainly whatever the request, while an ordinary answer start
+  /// ("The", "To") continues differently per request; the order reaches a target whose first word is rare as an
+  /// answer start (session 10: "Verify ..." ranked 54th by first-step probability, beyond the quick plan's slots).
+  /// - Complexity: prompts x count x 2 token evaluations, plus the prompts' prefill.
+  static func firstStepScreen(model: LanguageModel, prompts: [[Int32]], firstMean: [Double], count: Int, group: Int,
+                              tokenizer: Tokenizer, stopTokens: Set<Int32>, exclude: Set<Int32>,
+                              decode: ([Int32]) -> String) throws(ModelError) -> [FirstToken] {
+    guard count > 0, !prompts.isEmpty else { return [] }
+    var pool: [FirstToken] = []
+    let byFirst = firstMean.indices.sorted { firstMean[$0] > firstMean[$1] || (firstMean[$0] == firstMean[$1] && $0 < $1) }
+    for i in byFirst where pool.count < count {
+      let id = Int32(i)
+      guard !exclude.contains(id), usable(id, vocabulary: firstMean.count, tokenizer: tokenizer, stopTokens: stopTokens) else { continue }
+      pool.append(FirstToken(id: id, source: "first-step screen"))
+    }
+    var settings = Settings()
+    settings.steps = 2
+    settings.warmup = 3  // never reached: no pruning
+    settings.minimumLength = 1
+    settings.group = group
+    let outcome = try invert(model: model, prompts: prompts, candidates: pool, settings: settings, stopTokens: stopTokens,
+                             decode: decode)
+    var certainty: [Int32: Double] = [:]
+    // Two steps: a lexical pair ("Thank" -> "you", "Don" -> "'t") is certain for one step, then the requests diverge.
+    for t in outcome.targets {
+      if let first = t.tokens.first { certainty[first] = t.stepProbabilities.reduce(0, +) / Double(max(1, t.stepProbabilities.count)) }
+    }
+    let rank = Dictionary(uniqueKeysWithValues: pool.enumerated().map { ($0.element.id, $0.offset) })
+    return pool.sorted { a, b in
+      let ca = certainty[a.id] ?? 0, cb = certainty[b.id] ?? 0
+      return ca != cb ? ca > cb : rank[a.id, default: 0] < rank[b.id, default: 0]
+    }
   }
 
   /// Forces each candidate after every prompt and extends it greedily with the token of highest
