@@ -23,7 +23,7 @@ public struct BehaviourBudget: Sendable, Equatable {
   public var inversionPrompts: Int = 12
   public var inversionSteps: Int = 20
   public var inversionGroup: Int = 16
-  /// Most probable first tokens screened by one forced step before the inversion (`TargetInversion.firstStepScreen`);
+  /// Most probable first tokens screened by two forced steps before the inversion (`TargetInversion.firstStepScreen`);
   /// the most certain continuations lead the first-step statistics' half of the first tokens.
   public var inversionScreen: Int = 128
   /// Activation signals (attention hijacking, layer consistency) and the base differential: candidates
