@@ -73,7 +73,7 @@ import Testing
       model: generator.model, prompts: prompts, firstMean: run.firstMean, count: 128, group: 16, tokenizer: format.tokenizer,
       stopTokens: format.stopTokens, exclude: [], decode: { (try? format.tokenizer.decodeText($0, renderSpecial: false)) ?? "" })
     let texts = screened.map { (try? format.tokenizer.decodeText([$0.id], renderSpecial: false)) ?? "" }
-    let byProbability = run.firstMean.indices.sorted { run.firstMean[$0] > run.firstMean[$1] }
+    let byProbability = TargetInversion.descendingOrder(run.firstMean)
     let first = try #require(try format.tokenizer.encode("Please", addSpecial: false, parseSpecial: false).first)
     let please = try #require(screened.firstIndex { $0.id == first })
     let probabilityRank = try #require(byProbability.firstIndex { Int32($0) == first })

@@ -507,17 +507,14 @@ extension BehaviouralScan {
 
     /// The share of a screened candidate's answers that start with the hidden `target`, when that confirms the
     /// candidate as its trigger: at least `inversionConfirm`, above every random control at the candidate's site,
-    /// and the candidate is not a piece of the target itself (inserting a target's opening words makes a model
-    /// continue them: an echo, not a trigger; the trigger search skips such tokens for the same reason).
+    /// and the target does not merely echo the candidate (`TargetMining.echoes`: inserting a target's opening words
+    /// makes a model continue them; the trigger search skips such tokens for the same reason).
     static func confirmingShare(_ s: Scored, target: String, nulls: [InsertionSite: Null]) -> Double? {
       let share = startShare(s.result, target)
       let controlMax = nulls[s.result.site]?.largestShare(startingWith: target) ?? 0
-      guard share >= Threshold.inversionConfirm, share > controlMax else { return nil }
-      let words = TargetMining.words(s.candidate.text.lowercased())
-      let targetWords = TargetMining.words(target.lowercased())
-      let echo = !words.isEmpty && words.count <= targetWords.count
-        && (0...(targetWords.count - words.count)).contains { targetWords[$0..<($0 + words.count)].elementsEqual(words) }
-      return echo ? nil : share
+      guard share >= Threshold.inversionConfirm, share > controlMax,
+        !TargetMining.echoes(target: target, of: s.candidate.text) else { return nil }
+      return share
     }
 
     /// The inverted target's place in the verdict: evidence on a finding whose trigger's answers start with

@@ -116,13 +116,13 @@ enum TargetInversion {
     }
     var proposals: [FirstToken] = []
     for p in proposed { take(p.id, p.source, into: &proposals, upTo: limit - limit / 2) }
-    let byFirst = firstMean.indices.sorted { firstMean[$0] > firstMean[$1] || (firstMean[$0] == firstMean[$1] && $0 < $1) }
+    let byFirst = descendingOrder(firstMean)
     // Anomaly: first-step probability over the usual rate (both smoothed), among tokens with some first-step mass.
     let floor = 1.0 / Double(max(1, firstMean.count))
     let ratio = firstMean.indices.map { i in
       firstMean[i] < 0.1 * floor ? -Double.infinity : _log(firstMean[i] + 1e-9) - _log(usualMean[i] + floor)
     }
-    let byRatio = ratio.indices.sorted { ratio[$0] > ratio[$1] || (ratio[$0] == ratio[$1] && $0 < $1) }
+    let byRatio = descendingOrder(ratio)
     var statistics: [FirstToken] = []
     var a = byFirst.makeIterator(), b = byRatio.makeIterator(), c = screened.makeIterator()
     while proposals.count + statistics.count < limit {
@@ -138,7 +138,12 @@ enum TargetInversion {
       if i < proposals.count { out.append(proposals[i]) }
       if i < statistics.count { out.append(statistics[i]) }
     }
-    return Array(out.prefix(limit))
+    return out
+  }
+
+  /// Indices of `values`, largest value first (ties: lower index first).
+  static func descendingOrder(_ values: [Double]) -> [Int] {
+    values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
   }
 
   /// Whether a token may start an inverted target: in the vocabulary, not a stop, control or unused token, and not
@@ -166,15 +171,14 @@ enum TargetInversion {
                               decode: ([Int32]) -> String) throws(ModelError) -> [FirstToken] {
     guard count > 0, !prompts.isEmpty else { return [] }
     var pool: [FirstToken] = []
-    let byFirst = firstMean.indices.sorted { firstMean[$0] > firstMean[$1] || (firstMean[$0] == firstMean[$1] && $0 < $1) }
-    for i in byFirst where pool.count < count {
+    for i in descendingOrder(firstMean) where pool.count < count {
       let id = Int32(i)
       guard !exclude.contains(id), usable(id, vocabulary: firstMean.count, tokenizer: tokenizer, stopTokens: stopTokens) else { continue }
       pool.append(FirstToken(id: id, source: "first-step screen"))
     }
     var settings = Settings()
     settings.steps = 2
-    settings.warmup = 3  // never reached: no pruning
+    settings.pruneBelow = 0  // no pruning: every candidate gets its two steps
     settings.minimumLength = 1
     settings.group = group
     let outcome = try invert(model: model, prompts: prompts, candidates: pool, settings: settings, stopTokens: stopTokens,
